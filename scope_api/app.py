@@ -1,0 +1,65 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from scope_api import __version__
+from scope_api.config import Settings, get_settings
+from scope_api.context import AppContext
+from scope_api.db import Database, build_engine
+from scope_api.errors import install_error_handlers
+from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from scope_api.notify_listener import NotifyListener
+from scope_api.pagination import CursorCodec
+from scope_api.production_cache import ProductionCache
+from scope_api.routes import api_keys, auth, health, prompts, users, versions
+from scope_api.security.tokens import KeyRing, TokenService
+
+API_PREFIX = "/api/v1"
+log = logging.getLogger("scope_api")
+
+
+def build_context(settings: Settings) -> AppContext:
+    """Everything a request needs, built once per process."""
+    keyring = KeyRing.from_settings(settings)
+    tokens = TokenService(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
+                          ttl_s=settings.access_token_ttl_s)
+    # Cursors are signed with material derived from the JWT keys: no extra secret to manage.
+    cursor_key = keyring.active.secret_material
+    return AppContext(settings=settings, database=Database(build_engine(
+                          settings.resolved_database_url)),
+                      tokens=tokens, cursors=CursorCodec(cursor_key),
+                      production_cache=ProductionCache(settings.production_cache_ttl_s))
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Build the app; the database and keys are opened by the lifespan, not here."""
+    resolved = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        context = build_context(resolved)
+        app.state.context = context
+        listener = NotifyListener.start_if_postgres(context)
+        try:
+            yield
+        finally:
+            if listener is not None:
+                listener.stop()
+            context.database.dispose()
+
+    app = FastAPI(title="Scope API", version=__version__, lifespan=lifespan,
+                  openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
+                  redoc_url=None)
+    install_error_handlers(app)
+    for module in (auth, api_keys, users, prompts, versions, health):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(auth.jwks_router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(RequestIdMiddleware)
+    return app

@@ -1,0 +1,129 @@
+"""The ``scope`` command: serve, migrate, keys create."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+from scope_api.config import Settings, get_settings
+from scope_api.db import Database, build_engine
+from scope_api.security.permissions import Role
+
+
+def _database(settings: Settings) -> Database:
+    return Database(build_engine(settings.resolved_database_url, pool_size=1))
+
+
+def bootstrap(settings: Settings) -> str | None:
+    """Ensure an admin key exists; return a newly created secret to print, if any."""
+    from scope_api.services import api_keys, tenants
+
+    database = _database(settings)
+    try:
+        with database.unit_of_work() as session:
+            if settings.bootstrap_api_key:
+                api_keys.ensure_bootstrap(session, settings.bootstrap_api_key)
+                return None
+            if api_keys.count(session) > 0:
+                return None
+            tenant = tenants.get_or_create(session, tenants.DEFAULT_TENANT)
+            _, secret = api_keys.create(session, tenant_id=tenant.id, name="first admin",
+                                        role="admin", created_by="scope serve")
+            return secret
+    finally:
+        database.dispose()
+
+
+def cmd_migrate(_: argparse.Namespace) -> int:
+    from scope_api.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    print(f"database is up to date ({_redacted(settings.resolved_database_url)})")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from scope_api.migrate import upgrade
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    secret = bootstrap(settings)
+    if secret:
+        print("Created the first admin API key for tenant 'default'. It is shown only once:")
+        print(f"\n    {secret}\n", flush=True)
+    uvicorn.run("scope_api.app:create_app", factory=True, host=args.host, port=args.port,
+                workers=args.workers, loop="uvloop", http="httptools",
+                log_level=settings.log_level, proxy_headers=False, server_header=False)
+    return 0
+
+
+def cmd_keys_create(args: argparse.Namespace) -> int:
+    from scope_api.migrate import upgrade
+    from scope_api.services import api_keys, tenants
+
+    settings = get_settings()
+    upgrade(settings.resolved_database_url)
+    database = _database(settings)
+    try:
+        with database.unit_of_work() as session:
+            tenant = tenants.get_or_create(session, args.tenant)
+            key, secret = api_keys.create(session, tenant_id=tenant.id, name=args.name,
+                                          role=args.role, created_by="scope keys create")
+    finally:
+        database.dispose()
+    print(f"Created {args.role} API key '{key.name}' ({key.id}) for tenant '{args.tenant}'.")
+    print("The secret is shown only once:")
+    print(secret)
+    return 0
+
+
+def _redacted(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="scope", description="Scope prompt registry")
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the API (migrates the database first)")
+    serve.add_argument("--host", default="127.0.0.1")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--workers", type=int, default=1)
+    serve.set_defaults(func=cmd_serve)
+
+    migrate = commands.add_parser("migrate", help="apply database migrations")
+    migrate.set_defaults(func=cmd_migrate)
+
+    keys = commands.add_parser("keys", help="manage API keys")
+    key_commands = keys.add_subparsers(dest="keys_command", required=True)
+    create = key_commands.add_parser("create", help="create an API key (and its tenant)")
+    create.add_argument("--tenant", required=True)
+    create.add_argument("--role", required=True, choices=[r.value for r in Role])
+    create.add_argument("--name", default="cli")
+    create.set_defaults(func=cmd_keys_create)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return int(args.func(args))
+    except KeyboardInterrupt:
+        return 130
+    except Exception as exc:  # a CLI prints one line, not a traceback, for operator errors
+        from pydantic import ValidationError
+
+        if isinstance(exc, ValidationError):
+            print(f"scope: invalid configuration: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,80 @@
+"""Settings, read from ``SCOPE_*`` environment variables (and a ``.env`` file)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+#: Access tokens never live longer than this, whatever the configuration says.
+MAX_ACCESS_TOKEN_TTL_S = 15 * 60
+
+
+def _default_data_dir() -> Path:
+    return Path.home() / ".scope"
+
+
+class Settings(BaseSettings):
+    """Everything an operator can configure; see the README for the full table."""
+
+    model_config = SettingsConfigDict(env_prefix="SCOPE_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(default_factory=_default_data_dir)
+    database_url: str | None = None
+    """``sqlite:///path`` or ``postgresql+psycopg://…``; default: SQLite in ``data_dir``."""
+
+    bootstrap_api_key: str | None = Field(default=None, min_length=32)
+
+    jwt_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    """Comma-separated ``kid:secret`` (HS256, secret ≥ 32 bytes) or ``kid:es256:/path/key.pem``.
+
+    The first key signs; every key listed verifies, so a key can be rotated by
+    putting the new one first and dropping the old one after the token lifetime.
+    Empty: a random HS256 key is created once and kept in ``data_dir``.
+    """
+    jwt_issuer: str = "scope"
+    jwt_audience: str = "scope-api"
+    access_token_ttl_s: int = Field(default=MAX_ACCESS_TOKEN_TTL_S, ge=30, le=MAX_ACCESS_TOKEN_TTL_S)
+    refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    """Request bodies above this size get ``413 payload_too_large``."""
+
+    production_cache_ttl_s: float = Field(default=30.0, ge=0)
+    """Upper bound on how long a replica serves a cached production version.
+
+    Promotions on this replica (and, on PostgreSQL, on every replica via
+    LISTEN/NOTIFY) invalidate the cache at once; the TTL only bounds staleness
+    if a notification is ever lost.
+    """
+
+    allow_private_provider_urls: bool = False
+    otlp_endpoint: str | None = None
+    log_level: str = "info"
+
+    @field_validator("jwt_keys", mode="before")
+    @classmethod
+    def _split_keys(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to an SQLite file inside ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_dir / 'scope.db'}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.resolved_database_url.startswith("sqlite")
+
+
+@lru_cache
+def get_settings() -> Settings:
+    """Settings from the environment, read once per process."""
+    return Settings()

@@ -1,0 +1,20 @@
+"""What the app builds once at start-up and every request can reach."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scope_api.config import Settings
+from scope_api.db import Database
+from scope_api.pagination import CursorCodec
+from scope_api.production_cache import ProductionCache
+from scope_api.security.tokens import TokenService
+
+
+@dataclass
+class AppContext:
+    settings: Settings
+    database: Database
+    tokens: TokenService
+    cursors: CursorCodec
+    production_cache: ProductionCache

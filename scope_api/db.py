@@ -1,0 +1,95 @@
+"""Database engine, sessions and the per-request unit of work.
+
+SQLite and PostgreSQL must behave alike for everything Scope promises, so:
+
+* SQLite runs in WAL mode with foreign keys on and a busy timeout, and we take
+  over its transaction handling (pysqlite's own is broken for this): read
+  transactions start with ``BEGIN``, write transactions with ``BEGIN IMMEDIATE``
+  so two writers queue on the database lock instead of failing half-way with
+  ``database is locked`` when a read lock cannot be upgraded.
+* PostgreSQL serialises writers to one prompt with ``SELECT … FOR UPDATE`` in
+  the services (see ``services.prompts``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+#: Execution option read by the SQLite ``begin`` hook.
+_BEGIN_OPTION = "scope_sqlite_begin"
+
+
+def _prepare_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Any) -> None:
+        mode = conn.get_execution_options().get(_BEGIN_OPTION, "DEFERRED")
+        conn.exec_driver_sql(f"BEGIN {mode}")
+
+
+def build_engine(url: str, *, pool_size: int = 10) -> Engine:
+    """Create the engine for ``url``; SQLite files get their folder created."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
+                               pool_size=pool_size, max_overflow=20)
+        _prepare_sqlite(engine)
+        return engine
+    return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    """The engine and two session factories: one for reads, one for writes."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_sqlite = engine.dialect.name == "sqlite"
+        write_bind = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) \
+            if self.is_sqlite else engine
+        self._read = sessionmaker(bind=engine, expire_on_commit=False)
+        self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
+
+    def session(self, *, write: bool) -> Session:
+        return (self._write if write else self._read)()
+
+    @contextmanager
+    def unit_of_work(self, *, write: bool = True) -> Iterator[Session]:
+        """A session that commits when the block ends normally and rolls back otherwise."""
+        session = self.session(write=write)
+        try:
+            yield session
+            session.commit()
+            for callback in session.info.pop("after_commit", []):
+                callback()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def on_commit(session: Session, callback: Callable[[], None]) -> None:
+    """Run ``callback`` once the session's current transaction has committed."""
+    session.info.setdefault("after_commit", []).append(callback)

@@ -1,0 +1,169 @@
+"""Scope's error tree and the one handler that renders every error body.
+
+Every error a client sees has the body fixed in ``shared/design/API.md``::
+
+    {"error": {"code": "...", "message": "...", "details": {...}, "request_id": "..."}}
+
+The tree::
+
+    ScopeError (500 internal)
+    ├── BadRequest (400 bad_request)
+    ├── Unauthenticated (401 unauthenticated)
+    ├── Forbidden (403 forbidden)
+    ├── NotFound (404 not_found)
+    ├── Conflict (409 conflict)
+    ├── PayloadTooLarge (413 payload_too_large)
+    ├── ValidationFailed (422 validation_error)
+    └── RateLimited (429 rate_limited)
+
+Services raise these; routes never raise ``HTTPException``. Anything else that
+escapes a request becomes ``500 internal`` with the request id and nothing more:
+no stack trace and no exception text, since either may carry a secret.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("scope_api")
+
+
+class ScopeError(Exception):
+    """Base of every error Scope reports to a client."""
+
+    status_code = 500
+    code = "internal"
+
+    def __init__(self, message: str = "internal error", *, details: dict[str, Any] | None = None,
+                 headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = details or {}
+        self.headers = headers
+
+
+class BadRequest(ScopeError):
+    status_code = 400
+    code = "bad_request"
+
+
+class Unauthenticated(ScopeError):
+    status_code = 401
+    code = "unauthenticated"
+
+    def __init__(self, message: str = "authentication required", **kwargs: Any) -> None:
+        kwargs.setdefault("headers", {"WWW-Authenticate": "Bearer"})
+        super().__init__(message, **kwargs)
+
+
+class Forbidden(ScopeError):
+    status_code = 403
+    code = "forbidden"
+
+
+class NotFound(ScopeError):
+    status_code = 404
+    code = "not_found"
+
+
+class Conflict(ScopeError):
+    status_code = 409
+    code = "conflict"
+
+
+class PayloadTooLarge(ScopeError):
+    status_code = 413
+    code = "payload_too_large"
+
+
+class ValidationFailed(ScopeError):
+    """422 with ``details.errors``: a list of ``{"loc": [...], "msg": "..."}``."""
+
+    status_code = 422
+    code = "validation_error"
+
+    def __init__(self, message: str, *, errors: Sequence[dict[str, Any]] | None = None,
+                 loc: Sequence[str | int] | None = None) -> None:
+        if errors is None:
+            errors = [{"loc": list(loc or []), "msg": message}]
+        super().__init__(message, details={"errors": list(errors)})
+
+
+class RateLimited(ScopeError):
+    status_code = 429
+    code = "rate_limited"
+
+
+_STATUS_CODES = {
+    400: "bad_request", 401: "unauthenticated", 403: "forbidden", 404: "not_found",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large",
+    415: "unsupported_media_type", 422: "validation_error", 429: "rate_limited",
+}
+
+
+def request_id_of(request: Request) -> str:
+    return str(request.scope.get("state", {}).get("request_id", ""))
+
+
+def error_response(request: Request, status: int, code: str, message: str,
+                   details: dict[str, Any] | None = None,
+                   headers: dict[str, str] | None = None) -> JSONResponse:
+    body = {"error": {"code": code, "message": message, "details": details or {},
+                      "request_id": request_id_of(request)}}
+    return JSONResponse(body, status_code=status, headers=headers)
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    return [{"loc": [str(part) if not isinstance(part, int) else part for part in err["loc"]],
+             "msg": err["msg"]} for err in exc.errors()]
+
+
+async def _scope_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, ScopeError)
+    return error_response(request, exc.status_code, exc.code, exc.message, exc.details,
+                          exc.headers)
+
+
+async def _request_validation_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    if any(err.get("type") == "json_invalid" for err in exc.errors()):
+        return error_response(request, 400, "bad_request", "request body is not valid JSON")
+    errors = _validation_errors(exc)
+    first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+    where = ".".join(str(p) for p in first["loc"])
+    return error_response(request, 422, "validation_error", f"{where}: {first['msg']}",
+                          {"errors": errors})
+
+
+async def _http_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    code = _STATUS_CODES.get(exc.status_code, "internal" if exc.status_code >= 500 else "error")
+    message = exc.detail if isinstance(exc.detail, str) else "request failed"
+    if exc.status_code == 404:
+        message = f"no route {request.method} {request.url.path}"
+    elif exc.status_code == 405:
+        message = f"method {request.method} not allowed on {request.url.path}"
+    return error_response(request, exc.status_code, code, message, headers=exc.headers)
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
+    # The traceback goes to the server log only; the client gets the request id
+    # to quote when reporting the problem.
+    log.exception("unhandled error in %s %s (request_id=%s)", request.method,
+                  request.url.path, request_id_of(request), exc_info=exc)
+    return error_response(request, 500, "internal", "internal error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Route every exception a request can raise to the one error body."""
+    app.add_exception_handler(ScopeError, _scope_error)
+    app.add_exception_handler(RequestValidationError, _request_validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

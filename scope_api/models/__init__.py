@@ -1,0 +1,9 @@
+"""The ORM models; importing this package registers every table on ``Base.metadata``."""
+
+from scope_api.models.api_keys import ApiKey, RefreshToken
+from scope_api.models.base import Base
+from scope_api.models.prompts import Prompt, PromptTag, PromptVersion, Promotion
+from scope_api.models.tenants import Tenant, User
+
+__all__ = ["ApiKey", "Base", "Prompt", "PromptTag", "PromptVersion", "Promotion",
+           "RefreshToken", "Tenant", "User"]

@@ -1,0 +1,94 @@
+"""In-process cache of serialized production versions.
+
+``GET /prompts/{name}/production`` is the hot path of every app using Scope,
+so a hit costs a dict lookup and no database round trip. Correctness rules:
+
+* An entry is dropped when a promotion, archive or deletion of its prompt
+  *commits* (not before: a rolled-back promotion must not evict anything).
+* A reader that missed, queried the database, and is about to store what it
+  read must not resurrect a version a concurrent promotion just replaced: each
+  key has a generation, bumped on invalidation, and ``put`` only stores if the
+  generation is still the one seen before the query.
+* Across replicas, PostgreSQL carries invalidations with LISTEN/NOTIFY (the
+  NOTIFY is sent inside the promoting transaction, so it is delivered exactly
+  when it commits; see ``notify_listener``). The TTL bounds staleness if a
+  notification were ever lost, e.g. while a listener reconnects.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from scope_api.db import on_commit
+
+Key = tuple[str, str]  # (tenant id, prompt name)
+MAX_ENTRIES = 100_000
+
+
+@dataclass(frozen=True)
+class Entry:
+    body: bytes
+    etag: str
+    expires_at: float
+
+
+class ProductionCache:
+    """Serialized production versions keyed by (tenant id, prompt name)."""
+
+    def __init__(self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self.ttl_s = ttl_s
+        self._clock = clock
+        self._entries: dict[Key, Entry] = {}
+        self._generations: dict[Key, int] = {}
+        self._epoch = 0  # bumped by clear(), which invalidates every key at once
+        self._lock = threading.Lock()
+
+    def get(self, key: Key) -> Entry | None:
+        entry = self._entries.get(key)
+        if entry is None or entry.expires_at <= self._clock():
+            return None
+        return entry
+
+    def generation(self, key: Key) -> tuple[int, int]:
+        return self._epoch, self._generations.get(key, 0)
+
+    def put(self, key: Key, body: bytes, generation: tuple[int, int]) -> Entry:
+        """Store ``body`` unless ``key`` was invalidated since ``generation`` was read."""
+        entry = Entry(body, '"' + hashlib.sha256(body).hexdigest()[:32] + '"',
+                      self._clock() + self.ttl_s)
+        if self.ttl_s <= 0:
+            return entry
+        with self._lock:
+            if (self._epoch, self._generations.get(key, 0)) == generation:
+                if len(self._entries) >= MAX_ENTRIES:
+                    self._entries.clear()
+                self._entries[key] = entry
+        return entry
+
+    def invalidate(self, key: Key) -> None:
+        with self._lock:
+            self._generations[key] = self._generations.get(key, 0) + 1
+            self._entries.pop(key, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._epoch += 1
+            self._entries.clear()
+
+
+NOTIFY_CHANNEL = "scope_production"
+
+
+def invalidate_on_commit(session: Session, cache: ProductionCache, key: Key) -> None:
+    """Drop ``key`` here when the session commits, and on PostgreSQL tell the other replicas."""
+    on_commit(session, lambda: cache.invalidate(key))
+    if session.get_bind().dialect.name == "postgresql":
+        # Sent inside the transaction: PostgreSQL delivers it on commit, never on rollback.
+        session.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{key[0]}:{key[1]}")))
