@@ -37,7 +37,8 @@ class Settings(BaseSettings):
     """
     jwt_issuer: str = "scope"
     jwt_audience: str = "scope-api"
-    access_token_ttl_s: int = Field(default=MAX_ACCESS_TOKEN_TTL_S, ge=30, le=MAX_ACCESS_TOKEN_TTL_S)
+    access_token_ttl_s: int = Field(default=MAX_ACCESS_TOKEN_TTL_S, ge=30,
+                                    le=MAX_ACCESS_TOKEN_TTL_S)
     refresh_token_ttl_s: int = Field(default=30 * 24 * 3600, ge=60)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)

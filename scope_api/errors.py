@@ -24,7 +24,7 @@ no stack trace and no exception text, since either may carry a secret.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -114,7 +114,7 @@ def request_id_of(request: Request) -> str:
 
 def error_response(request: Request, status: int, code: str, message: str,
                    details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> JSONResponse:
+                   headers: Mapping[str, str] | None = None) -> JSONResponse:
     body = {"error": {"code": code, "message": message, "details": details or {},
                       "request_id": request_id_of(request)}}
     return JSONResponse(body, status_code=status, headers=headers)

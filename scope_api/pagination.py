@@ -106,4 +106,5 @@ def paginate(session: Session, query: Select[Any], *, codec: CursorCodec, scope:
         return rows, None
     rows = rows[: request.limit]
     last = rows[-1]
-    return rows, codec.encode(scope, Position(getattr(last, created_at.key), getattr(last, id_.key)))
+    position = Position(getattr(last, created_at.key), getattr(last, id_.key))
+    return rows, codec.encode(scope, position)

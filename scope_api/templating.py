@@ -60,6 +60,8 @@ the body of a loop that runs zero times, is not an error.  A variable that is
 only tested by ``if`` may be missing (it is false).  A :class:`TemplateValueError`
 aborts rendering immediately.
 
+Limits: at most 50 nested ``if``/``for`` blocks, of which at most 16 ``for``.
+
 Whitespace: text outside tags is kept byte for byte -- no trimming around
 tags, the newline after ``{% endif %}`` stays, a trailing newline is kept.  The
 only change is that line endings of the template text (``\\r\\n``, ``\\r``) are
@@ -267,7 +269,10 @@ _ENV.filters[_LIST_FILTER] = _require_list
 
 # --------------------------------------------------------------------------- validation
 
-_ALLOWED_TAGS = frozenset({"if", "elif", "else", "endif", "for", "endfor"})
+# Nesting limits keep the parser, the compiler and Python's own limit on statically
+# nested blocks (loops) comfortably out of reach.
+_MAX_NESTING = 50  # if and for blocks
+_MAX_LOOP_NESTING = 16  # for blocks
 _NAME_RE = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
 _COMPARISONS = {
     "eq": "==",
@@ -365,6 +370,10 @@ def _scan_tokens(source: str) -> int | None:
 def _check_tag(tag: str, line: int, stack: list[_Block]) -> None:
     top = stack[-1] if stack else None
     if tag in ("if", "for"):
+        if len(stack) >= _MAX_NESTING:
+            raise _syntax_error(f"blocks nested more than {_MAX_NESTING} levels deep", line)
+        if tag == "for" and sum(b.tag == "for" for b in stack) >= _MAX_LOOP_NESTING:
+            raise _syntax_error(f"loops nested more than {_MAX_LOOP_NESTING} levels deep", line)
         stack.append(_Block(tag, line, False))
     elif tag in ("elif", "else"):
         if top is not None and top.tag == "for" and tag == "else":
@@ -574,9 +583,12 @@ class _Compiled(NamedTuple):
 
 @functools.lru_cache(maxsize=1024)
 def _compile(source: str) -> _Compiled:
-    tree, variables = _check(source)
-    _rewrite(tree)
-    return _Compiled(_ENV.from_string(tree), variables)
+    try:
+        tree, variables = _check(source)
+        _rewrite(tree)
+        return _Compiled(_ENV.from_string(tree), variables)
+    except (RecursionError, SyntaxError):
+        raise TemplateSyntaxError("template syntax error: template is nested too deeply") from None
 
 
 # --------------------------------------------------------------------------- public API

@@ -8,7 +8,7 @@ from sqlalchemy import create_engine, pool
 from scope_api.models import Base
 
 config = context.config
-url = config.get_main_option("sqlalchemy.url")
+url = config.get_main_option("sqlalchemy.url") or ""
 assert url, "scope_api.migrate sets sqlalchemy.url"
 
 

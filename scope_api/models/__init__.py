@@ -2,8 +2,17 @@
 
 from scope_api.models.api_keys import ApiKey, RefreshToken
 from scope_api.models.base import Base
-from scope_api.models.prompts import Prompt, PromptTag, PromptVersion, Promotion
+from scope_api.models.prompts import Promotion, Prompt, PromptTag, PromptVersion
 from scope_api.models.tenants import Tenant, User
 
-__all__ = ["ApiKey", "Base", "Prompt", "PromptTag", "PromptVersion", "Promotion",
-           "RefreshToken", "Tenant", "User"]
+__all__ = [
+           "ApiKey",
+           "Base",
+           "Promotion",
+           "Prompt",
+           "PromptTag",
+           "PromptVersion",
+           "RefreshToken",
+           "Tenant",
+           "User",
+]

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request, Response
 from starlette.concurrency import run_in_threadpool
 
+from scope_api.context import AppContext
 from scope_api.deps import (
     ContextDep,
     ExistingPrompt,
@@ -17,7 +18,7 @@ from scope_api.deps import (
     VersionNumber,
     Writer,
 )
-from scope_api.models import PromptVersion, Promotion
+from scope_api.models import Promotion, PromptVersion
 from scope_api.pagination import Page
 from scope_api.production_cache import Entry
 from scope_api.schemas.common import error_responses
@@ -29,7 +30,6 @@ from scope_api.schemas.prompts import (
     VersionStatus,
 )
 from scope_api.services import prompts, versions
-from scope_api.context import AppContext
 
 router = APIRouter(prefix="/prompts/{name}", tags=["versions"],
                    responses=error_responses(400, 401, 403, 404, 422))

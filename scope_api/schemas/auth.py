@@ -19,7 +19,7 @@ class RefreshRequest(Body):
 
 class TokenPair(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (the scheme name, not a secret)
     expires_in: int
     refresh_token: str
 

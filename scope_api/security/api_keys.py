@@ -14,7 +14,7 @@ import hashlib
 import hmac
 import secrets
 
-SECRET_PREFIX = "scope_"
+SECRET_PREFIX = "scope_"  # noqa: S105 (a marker, not a secret)
 PREFIX_LENGTH = 14
 
 

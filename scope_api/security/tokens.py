@@ -146,7 +146,8 @@ class TokenService:
         claims = {
             "iss": self.issuer, "aud": self.audience, "sub": subject, "typ": "access",
             "tid": tenant_id, "tnm": tenant_name, "role": role,
-            "iat": int(now.timestamp()), "exp": int((now + timedelta(seconds=self.ttl_s)).timestamp()),
+            "iat": int(now.timestamp()),
+            "exp": int((now + timedelta(seconds=self.ttl_s)).timestamp()),
             "jti": secrets.token_hex(8),
         }
         token = jwt.encode(claims, key.signing_key, algorithm=key.algorithm,
@@ -159,8 +160,8 @@ class TokenService:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:
             raise Unauthenticated("malformed access token") from None
-        key = self.keyring.by_kid.get(header.get("kid")) if isinstance(header.get("kid"), str) \
-            else None
+        kid = header.get("kid")
+        key = self.keyring.by_kid.get(kid) if isinstance(kid, str) else None
         if key is None:
             raise Unauthenticated("access token signed with an unknown key")
         try:

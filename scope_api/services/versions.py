@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from scope_api import templating
 from scope_api.errors import Conflict, NotFound, ValidationFailed
-from scope_api.models import Prompt, PromptVersion, Promotion
+from scope_api.models import Promotion, Prompt, PromptVersion
 from scope_api.pagination import CursorCodec, PageRequest, paginate
 from scope_api.production_cache import ProductionCache, invalidate_on_commit
 from scope_api.services import prompts
@@ -75,7 +75,7 @@ def published(session: Session, *, prompt: Prompt) -> PromptVersion | None:
 
 
 def production(session: Session, *, tenant_id: str, name: str) -> PromptVersion:
-    """The published version of ``name``; ``404`` if the prompt or a published version is missing."""
+    """The published version of ``name``; ``404`` if there is none."""
     prompt = prompts.get(session, tenant_id=tenant_id, name=name)
     version = published(session, prompt=prompt)
     if version is None:
