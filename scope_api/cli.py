@@ -57,7 +57,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"\n    {secret}\n", flush=True)
     uvicorn.run("scope_api.app:create_app", factory=True, host=args.host, port=args.port,
                 workers=args.workers, loop="uvloop", http="httptools",
-                log_level=settings.log_level, proxy_headers=False, server_header=False)
+                log_level=settings.log_level, proxy_headers=False, server_header=False,
+                access_log=not args.no_access_log)
     return 0
 
 
@@ -95,6 +96,8 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default="127.0.0.1")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--workers", type=int, default=1)
+    serve.add_argument("--no-access-log", action="store_true",
+                       help="do not log one line per request")
     serve.set_defaults(func=cmd_serve)
 
     migrate = commands.add_parser("migrate", help="apply database migrations")

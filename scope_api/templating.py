@@ -28,8 +28,11 @@ attribute/item access, calls, filters other than ``default``, tests
 (``is defined``), operators and comparisons (including ``not``/``and``/``or``),
 literals outside ``default(...)``, any tag other than
 ``if/elif/else/endif/for/endfor`` (``set``, ``macro``, ``include``, ``raw``,
-...), ``for``-``else``/``recursive``/loop filters, tuple unpacking, whitespace
-control (``{%-``, ``-%}``, ``{{-``, ``-}}``, ``+``) and comments ``{# #}``.
+...), ``for``-``else``/``recursive``/loop filters, tuple unpacking, parentheses,
+non-ASCII names, whitespace control (``{%-``, ``-%}``, ``{{-``, ``-}}``, ``+``)
+and comments ``{# #}``.  Error messages read like
+``unsupported construct: filter 'upper' (line 1)`` or
+``template syntax error: unexpected 'endfor', expected 'endif' (line 2)``.
 
 Output rules (applied to every ``{{ ... }}``)
 --------------------------------------------

@@ -339,3 +339,25 @@ def test_render_content_rejects_non_string_content() -> None:
         render_content(bad, {})
     with pytest.raises(TemplateError, match=r"messages\[0\]"):
         content_variables(bad)
+
+
+# --------------------------------------------------------------------------- limits
+
+
+def test_nesting_limits() -> None:
+    loops = "{% for a in xs %}" * 16 + "x" + "{% endfor %}" * 16
+    assert render(loops, {"xs": [1]}) == "x"
+    with pytest.raises(TemplateSyntaxError, match="loops nested more than 16 levels deep"):
+        validate("{% for a in xs %}" * 17 + "{% endfor %}" * 17)
+    with pytest.raises(TemplateSyntaxError, match="blocks nested more than 50 levels deep"):
+        validate("{% if a %}" * 51 + "{% endif %}" * 51)
+
+
+@pytest.mark.parametrize(
+    "template",
+    ["{{ " + "(" * 5000 + "a" + ")" * 5000 + " }}", "{{ a" + ".b" * 20000 + " }}"],
+    ids=["parentheses", "attributes"],
+)
+def test_pathological_templates_fail_cleanly(template: str) -> None:
+    with pytest.raises(TemplateSyntaxError):
+        validate(template)

@@ -1,0 +1,16 @@
+.PHONY: run test setup bench lint
+
+run:    ## set up and run the API (SQLite) + JupyterLab with the quickstart
+	scripts/run.sh
+
+test:   ## set up and run the whole test suite (SQLite and PostgreSQL)
+	scripts/test.sh
+
+setup:
+	scripts/setup.sh
+
+lint:
+	scripts/setup.sh && .venv/bin/ruff check scope_api scope_lab tests && .venv/bin/mypy
+
+bench:  ## production-fetch benchmark; prints figures (see tests/benchmarks/README.md)
+	scripts/setup.sh && .venv/bin/python tests/benchmarks/bench_production_fetch.py
