@@ -16,6 +16,10 @@ The tree::
     ├── ValidationFailed (422 validation_error)
     └── RateLimited (429 rate_limited)
 
+Database errors that a client can act on are mapped too: an integrity or
+serialization failure is ``409 conflict`` (a concurrent change won: retry), an
+unreachable or locked database is ``503 unavailable`` with ``Retry-After``.
+
 Services raise these; routes never raise ``HTTPException``. Anything else that
 escapes a request becomes ``500 internal`` with the request id and nothing more:
 no stack trace and no exception text, since either may carry a secret.
@@ -30,6 +34,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("scope_api")
@@ -153,6 +158,27 @@ async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     return error_response(request, exc.status_code, code, message, headers=exc.headers)
 
 
+def _is_concurrency_failure(exc: DBAPIError) -> bool:
+    # PostgreSQL deadlock / serialization failure (SQLSTATE class 40): a concurrent
+    # change won; the client may retry.
+    return str(getattr(exc.orig, "sqlstate", "") or "").startswith("40")
+
+
+async def _database_error(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DBAPIError)
+    if isinstance(exc, IntegrityError) or _is_concurrency_failure(exc):
+        return error_response(request, 409, "conflict",
+                              "the request conflicted with a concurrent change; retry it")
+    if exc.connection_invalidated or "database is locked" in str(exc.orig) \
+            or exc.__class__.__name__ == "OperationalError":
+        log.warning("database unavailable in %s %s (request_id=%s): %s", request.method,
+                    request.url.path, request_id_of(request), exc.__class__.__name__)
+        return error_response(request, 503, "unavailable",
+                              "the database is unavailable; retry shortly",
+                              headers={"Retry-After": "1"})
+    return await _unexpected_error(request, exc)
+
+
 async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # The traceback goes to the server log only; the client gets the request id
     # to quote when reporting the problem.
@@ -166,4 +192,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ScopeError, _scope_error)
     app.add_exception_handler(RequestValidationError, _request_validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DBAPIError, _database_error)
     app.add_exception_handler(Exception, _unexpected_error)
