@@ -45,7 +45,7 @@ def create_prompt(body: PromptCreate, principal: Writer, session: SessionDep) ->
 
 
 @router.get("/{name}", response_model=PromptOut, responses=error_responses(404))
-def get_prompt(name: ExistingPrompt, principal: Reader, session: SessionDep) -> PromptOut:
+def get_prompt(principal: Reader, name: ExistingPrompt, session: SessionDep) -> PromptOut:
     prompt = prompts.get(session, tenant_id=principal.tenant_id, name=name)
     return prompt_out(prompts.view(session, prompt))
 
