@@ -30,10 +30,11 @@ def build_context(settings: Settings) -> AppContext:
     tokens = TokenService(keyring, issuer=settings.jwt_issuer, audience=settings.jwt_audience,
                           ttl_s=settings.access_token_ttl_s)
     # Cursors are signed with material derived from the JWT keys: no extra secret to manage.
-    cursor_key = keyring.active.secret_material
+    cursor_keys = [keyring.active.secret_material,
+                   *(k.secret_material for k in keyring.by_kid.values() if k != keyring.active)]
     return AppContext(settings=settings, database=Database(build_engine(
                           settings.resolved_database_url)),
-                      tokens=tokens, cursors=CursorCodec(cursor_key),
+                      tokens=tokens, cursors=CursorCodec(*cursor_keys),
                       production_cache=ProductionCache(settings.production_cache_ttl_s))
 
 

@@ -184,7 +184,10 @@ async def _unexpected_error(request: Request, exc: Exception) -> JSONResponse:
     # to quote when reporting the problem.
     log.exception("unhandled error in %s %s (request_id=%s)", request.method,
                   request.url.path, request_id_of(request), exc_info=exc)
-    return error_response(request, 500, "internal", "internal error")
+    # This handler runs in Starlette's outermost ServerErrorMiddleware, outside
+    # RequestIdMiddleware, so the X-Request-ID header must be set here.
+    return error_response(request, 500, "internal", "internal error",
+                          headers={"X-Request-ID": request_id_of(request)})
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -49,7 +49,8 @@ class NotifyListener:
                     self._cache.clear()  # anything cached before LISTEN may be stale
                     delay = 0.5
                     while not self._stop.is_set():
-                        for note in conn.notifies(timeout=1.0):
+                        # Short timeout: stop() (app shutdown) waits for this loop.
+                        for note in conn.notifies(timeout=0.1):
                             tenant_id, _, name = note.payload.partition(":")
                             self._cache.invalidate((tenant_id, name))
             except psycopg.Error as exc:

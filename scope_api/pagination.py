@@ -54,24 +54,33 @@ def _unb64(text: str) -> bytes:
 
 
 class CursorCodec:
-    """Signs and checks cursors with a server-held key."""
+    """Signs cursors with the first server-held key; accepts any of them.
 
-    def __init__(self, key: bytes) -> None:
-        self._key = hashlib.sha256(b"scope-cursor\x00" + key).digest()
+    Several keys let the signing key rotate (with the JWT keys it derives from)
+    without turning cursors that clients hold into errors.
+    """
 
-    def _mac(self, payload: bytes) -> bytes:
-        return hmac.new(self._key, payload, hashlib.sha256).digest()[:16]
+    def __init__(self, *keys: bytes) -> None:
+        if not keys:
+            raise ValueError("at least one cursor key is needed")
+        self._keys = [hashlib.sha256(b"scope-cursor\x00" + key).digest() for key in keys]
+
+    @staticmethod
+    def _mac(key: bytes, payload: bytes) -> bytes:
+        return hmac.new(key, payload, hashlib.sha256).digest()[:16]
 
     def encode(self, scope: str, position: Position) -> str:
         payload = json.dumps({"s": scope, "t": position.created_at.isoformat(),
                               "i": position.id}, separators=(",", ":")).encode()
-        return f"{_b64(payload)}.{_b64(self._mac(payload))}"
+        return f"{_b64(payload)}.{_b64(self._mac(self._keys[0], payload))}"
 
     def decode(self, scope: str, cursor: str) -> Position:
         try:
             body, mac = cursor.split(".")
             payload = _unb64(body)
-            if not hmac.compare_digest(self._mac(payload), _unb64(mac)):
+            given = _unb64(mac)
+            if not any(hmac.compare_digest(self._mac(key, payload), given)
+                       for key in self._keys):
                 raise ValueError("bad signature")
             data = json.loads(payload)
             if data["s"] != scope:

@@ -12,7 +12,7 @@ from scope_api.schemas.common import error_responses
 from scope_api.services import api_keys
 
 router = APIRouter(prefix="/api-keys", tags=["api-keys"],
-                   responses=error_responses(401, 403, 422))
+                   responses=error_responses(400, 401, 403, 422))
 
 
 def _out(key: ApiKey) -> ApiKeyOut:

@@ -16,7 +16,8 @@ router = APIRouter(tags=["auth"])
 jwks_router = APIRouter(tags=["auth"])
 
 
-@router.post("/auth/token", response_model=TokenPair, responses=error_responses(401, 422))
+@router.post("/auth/token", response_model=TokenPair,
+             responses=error_responses(400, 401, 422))
 def exchange_token(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> TokenPair:
     """Exchange an API key for an access token (≤ 15 min) and a refresh token."""
     issued = auth_service.exchange_api_key(session, secret=body.api_key, tokens=ctx.tokens,
@@ -25,7 +26,8 @@ def exchange_token(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> 
                      refresh_token=issued.refresh_token)
 
 
-@router.post("/auth/refresh", response_model=TokenPair, responses=error_responses(401, 422))
+@router.post("/auth/refresh", response_model=TokenPair,
+             responses=error_responses(400, 401, 422))
 def refresh_token(body: RefreshRequest, ctx: ContextDep) -> TokenPair:
     """Trade a refresh token for a new pair; the old one stops working.
 

@@ -11,7 +11,8 @@ from scope_api.schemas.common import error_responses
 from scope_api.schemas.users import UserCreate, UserOut, UserUpdate
 from scope_api.services import users
 
-router = APIRouter(prefix="/users", tags=["users"], responses=error_responses(401, 403, 422))
+router = APIRouter(prefix="/users", tags=["users"],
+                   responses=error_responses(400, 401, 403, 422))
 
 
 def _out(user: User) -> UserOut:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -80,7 +81,7 @@ def list_page(session: Session, *, tenant_id: str, tag: str | None, q: str | Non
     if q:
         query = query.where(or_(Prompt.name.icontains(q, autoescape=True),
                                 Prompt.description.icontains(q, autoescape=True)))
-    scope = f"prompts:{tenant_id}:{tag or ''}:{q or ''}"
+    scope = "prompts:" + json.dumps([tenant_id, tag, q])  # JSON: no ambiguous separators
     rows, cursor = paginate(session, query, codec=codec, scope=scope, request=page,
                             created_at=Prompt.created_at, id_=Prompt.id)
     return views(session, rows), cursor

@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 import httpx
-import pytest
 from sqlalchemy import func, select
 
 from scope_api.models import Promotion, Prompt, PromptTag, PromptVersion
@@ -82,20 +81,24 @@ async def test_same_name_in_another_tenant_is_fine(api: Api) -> None:
     assert other.status_code == 201, other.text
 
 
-@pytest.mark.parametrize("name", ["Greeting", "hello world", "-leading", ".dot", "", "a/b",
-                                  "a" * 129, "caf\u00e9"])
-async def test_bad_names_are_refused(api: Api, name: str) -> None:
+BAD_NAMES = ["Greeting", "hello world", "-leading", ".dot", "", "a/b", "a" * 129, "caf\u00e9"]
+
+
+async def test_bad_names_are_refused(api: Api) -> None:
     headers = await api.headers()
-    response = await api.client.post(f"{V1}/prompts", headers=headers, json={"name": name})
-    error = _assert_error(response, 422, "validation_error")
-    errors = error["details"]["errors"]
-    assert isinstance(errors, list)
-    assert errors
-    for item in errors:
-        assert set(item) == {"loc", "msg"}
-        assert isinstance(item["loc"], list)
-        assert isinstance(item["msg"], str)
-    assert ["body", "name"] in [e["loc"] for e in errors]
+    for name in BAD_NAMES:
+        response = await api.client.post(f"{V1}/prompts", headers=headers, json={"name": name})
+        error = _assert_error(response, 422, "validation_error")
+        errors = error["details"]["errors"]
+        assert isinstance(errors, list), name
+        assert errors, name
+        for item in errors:
+            assert set(item) == {"loc", "msg"}
+            assert isinstance(item["loc"], list)
+            assert isinstance(item["msg"], str)
+        assert ["body", "name"] in [e["loc"] for e in errors], name
+    listing = await api.client.get(f"{V1}/prompts", headers=headers)
+    assert listing.json()["data"] == []
 
 
 async def test_longest_allowed_name_is_accepted(api: Api) -> None:
@@ -190,7 +193,8 @@ async def test_delete_removes_prompt_versions_and_history(api: Api) -> None:
     with api.context.database.unit_of_work(write=False) as session:
         prompt_id = session.scalar(select(Prompt.id).where(Prompt.name == name))
         keep_id = session.scalar(select(Prompt.id).where(Prompt.name == keep))
-    assert prompt_id and keep_id
+    assert prompt_id
+    assert keep_id
     assert _rows_of(api, prompt_id) == {"prompts": 1, "versions": 2, "promotions": 2, "tags": 2}
 
     deleted = await api.client.delete(f"{V1}/prompts/{name}", headers=headers)
