@@ -6,6 +6,8 @@ import argparse
 import sys
 from collections.abc import Sequence
 
+from pydantic import ValidationError
+
 from scope_api.config import Settings, get_settings
 from scope_api.db import Database, build_engine
 from scope_api.security.permissions import Role
@@ -120,12 +122,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return 130
     except Exception as exc:  # a CLI prints one line, not a traceback, for operator errors
-        from pydantic import ValidationError
-
         if isinstance(exc, ValidationError):
-            print(f"scope: invalid configuration: {exc}", file=sys.stderr)
+            print(f"scope: invalid configuration: {_describe(exc)}", file=sys.stderr)
             return 2
         raise
+
+
+def _describe(exc: ValidationError) -> str:
+    """Each bad setting by its variable name, on one line, without its value (maybe a secret)."""
+    problems = []
+    for error in exc.errors(include_url=False, include_input=False):
+        field = ".".join(str(part) for part in error["loc"])
+        problems.append(f"SCOPE_{field.upper()}: {error['msg']}" if field else error["msg"])
+    return "; ".join(problems)
 
 
 if __name__ == "__main__":

@@ -27,7 +27,7 @@ def list_keys(principal: KeyAdmin, session: SessionDep, ctx: ContextDep,
     return Page(data=[_out(k) for k in rows], next_cursor=cursor)
 
 
-@router.post("", status_code=201, response_model=ApiKeyCreated)
+@router.post("", status_code=201, response_model=ApiKeyCreated, responses=error_responses(413))
 def create_key(body: ApiKeyCreate, principal: KeyAdmin, session: SessionDep) -> ApiKeyCreated:
     """Create a key; copy ``secret`` now, it is never shown again."""
     key, secret = api_keys.create(session, tenant_id=principal.tenant_id, name=body.name,

@@ -17,7 +17,7 @@ jwks_router = APIRouter(tags=["auth"])
 
 
 @router.post("/auth/token", response_model=TokenPair,
-             responses=error_responses(400, 401, 422))
+             responses=error_responses(400, 401, 413, 422))
 def exchange_token(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> TokenPair:
     """Exchange an API key for an access token (≤ 15 min) and a refresh token."""
     issued = auth_service.exchange_api_key(session, secret=body.api_key, tokens=ctx.tokens,
@@ -27,7 +27,7 @@ def exchange_token(body: TokenRequest, session: SessionDep, ctx: ContextDep) -> 
 
 
 @router.post("/auth/refresh", response_model=TokenPair,
-             responses=error_responses(400, 401, 422))
+             responses=error_responses(400, 401, 413, 422))
 def refresh_token(body: RefreshRequest, ctx: ContextDep) -> TokenPair:
     """Trade a refresh token for a new pair; the old one stops working.
 

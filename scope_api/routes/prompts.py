@@ -36,7 +36,8 @@ def list_prompts(principal: Reader, session: SessionDep, ctx: ContextDep, page: 
     return Page(data=[prompt_out(v) for v in views], next_cursor=cursor)
 
 
-@router.post("", status_code=201, response_model=PromptOut, responses=error_responses(409))
+@router.post("", status_code=201, response_model=PromptOut,
+             responses=error_responses(409, 413))
 def create_prompt(body: PromptCreate, principal: Writer, session: SessionDep) -> PromptOut:
     prompt = prompts.create(session, tenant_id=principal.tenant_id, name=body.name,
                             description=body.description, tags=body.tags,
@@ -50,7 +51,7 @@ def get_prompt(principal: Reader, name: ExistingPrompt, session: SessionDep) -> 
     return prompt_out(prompts.view(session, prompt))
 
 
-@router.patch("/{name}", response_model=PromptOut, responses=error_responses(404))
+@router.patch("/{name}", response_model=PromptOut, responses=error_responses(404, 413))
 def update_prompt(principal: Writer, name: ExistingPrompt, body: PromptUpdate,
                   session: SessionDep) -> PromptOut:
     prompt = prompts.update(session, tenant_id=principal.tenant_id, name=name,

@@ -27,13 +27,14 @@ def list_users(principal: UserAdmin, session: SessionDep, ctx: ContextDep,
     return Page(data=[_out(u) for u in rows], next_cursor=cursor)
 
 
-@router.post("", status_code=201, response_model=UserOut, responses=error_responses(409))
+@router.post("", status_code=201, response_model=UserOut,
+             responses=error_responses(409, 413))
 def create_user(body: UserCreate, principal: UserAdmin, session: SessionDep) -> UserOut:
     return _out(users.create(session, tenant_id=principal.tenant_id, email=body.email,
                              role=body.role))
 
 
-@router.patch("/{id}", response_model=UserOut, responses=error_responses(404))
+@router.patch("/{id}", response_model=UserOut, responses=error_responses(404, 413))
 def update_user(id: ResourceId, body: UserUpdate, principal: UserAdmin,
                 session: SessionDep) -> UserOut:
     return _out(users.update(session, tenant_id=principal.tenant_id, user_id=id,

@@ -8,10 +8,12 @@ guarantee cannot rest on anything held in one process's memory.
 
 from __future__ import annotations
 
+import itertools
 import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,7 +27,7 @@ V1 = "/api/v1"
 PROMPT = "race-target"
 VERSIONS = 20
 PROMOTERS = 16
-ROUNDS = 10  # per promoter; each round ends in at most one successful promotion
+ROUNDS = 12  # per promoter; each round ends in at most one successful promotion
 MIN_SAMPLES = 50
 MIN_PROMOTIONS = 100
 
@@ -39,6 +41,7 @@ class Observations:
     promote_ok: int = 0
     statuses: Counter[tuple[str, int]] = field(default_factory=Counter)
     server_errors: list[str] = field(default_factory=list)
+    crashes: list[str] = field(default_factory=list)
     first_promotion: threading.Event = field(default_factory=threading.Event)
     db_samples: int = 0
     two_published: list[int] = field(default_factory=list)
@@ -53,6 +56,20 @@ class Observations:
             if response.status_code >= 500:
                 self.server_errors.append(f"{action} {response.request.url} -> "
                                           f"{response.status_code} {response.text[:300]}")
+
+
+def _worker(target: Callable[..., None], *args: Any) -> threading.Thread:
+    """A thread running ``target``; anything it raises is recorded, not lost."""
+    seen: Observations = args[-1]
+
+    def run() -> None:
+        try:
+            target(*args)
+        except BaseException as exc:
+            with seen.lock:
+                seen.crashes.append(f"{target.__name__}: {exc!r}")
+
+    return threading.Thread(target=run, name=target.__name__)
 
 
 def _client(server: LiveServer, headers: dict[str, str]) -> httpx.Client:
@@ -153,11 +170,10 @@ def test_concurrent_promotions_on_two_replicas_keep_one_published_version(
         seen = Observations()
         start, stop = threading.Event(), threading.Event()
         servers = [first, second]
-        promoters = [threading.Thread(target=_promoter,
-                                      args=(servers[i % 2], headers, i, start, seen))
+        promoters = [_worker(_promoter, servers[i % 2], headers, i, start, seen)
                      for i in range(PROMOTERS)]
-        monitors = [threading.Thread(target=_db_monitor, args=(database_url, stop, seen)),
-                    threading.Thread(target=_api_monitor, args=(servers, headers, stop, seen))]
+        monitors = [_worker(_db_monitor, database_url, stop, seen),
+                    _worker(_api_monitor, servers, headers, stop, seen)]
         for thread in monitors + promoters:
             thread.start()
         started = time.monotonic()
@@ -170,6 +186,7 @@ def test_concurrent_promotions_on_two_replicas_keep_one_published_version(
             thread.join(timeout=30)
         assert not any(t.is_alive() for t in promoters + monitors), "a worker hung"
 
+        assert seen.crashes == []
         assert seen.server_errors == [], seen.server_errors[:5]
         assert seen.two_published == [], "two published versions seen at once"
         assert seen.none_published_after_first == 0
@@ -190,7 +207,7 @@ def test_concurrent_promotions_on_two_replicas_keep_one_published_version(
             # version promoted just before it, so none ran against a stale state.
             chain = list(reversed(history))
             assert chain[0]["previous_version"] is None
-            for before, after in zip(chain, chain[1:], strict=False):
+            for before, after in itertools.pairwise(chain):
                 assert after["previous_version"] == before["version"], (before, after)
             published = check.get(f"/prompts/{PROMPT}/versions",
                                   params={"status": "published"}).json()["data"]
