@@ -5,8 +5,10 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
+from sqlalchemy.engine import make_url
 
 from scope_api import __version__
 from scope_api.config import Settings, get_settings
@@ -24,6 +26,14 @@ API_PREFIX = "/api/v1"
 log = logging.getLogger("scope_api")
 
 
+def _sqlite_marker(settings: Settings) -> Path | None:
+    """The file that carries cache invalidations between processes on one SQLite file."""
+    url = make_url(settings.resolved_database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    return Path(f"{Path(url.database).expanduser()}.promotions")
+
+
 def build_context(settings: Settings) -> AppContext:
     """Everything a request needs, built once per process."""
     keyring = KeyRing.from_settings(settings)
@@ -35,7 +45,8 @@ def build_context(settings: Settings) -> AppContext:
     return AppContext(settings=settings, database=Database(build_engine(
                           settings.resolved_database_url)),
                       tokens=tokens, cursors=CursorCodec(*cursor_keys),
-                      production_cache=ProductionCache(settings.production_cache_ttl_s))
+                      production_cache=ProductionCache(
+                          settings.production_cache_ttl_s, marker=_sqlite_marker(settings)))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:

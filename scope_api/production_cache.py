@@ -13,15 +13,21 @@ so a hit costs a dict lookup and no database round trip. Correctness rules:
   NOTIFY is sent inside the promoting transaction, so it is delivered exactly
   when it commits; see ``notify_listener``). The TTL bounds staleness if a
   notification were ever lost, e.g. while a listener reconnects.
+* Several processes on one SQLite file (``scope serve --workers N``) share a
+  marker file next to the database: a committed invalidation touches it, and
+  every lookup compares its mtime (one ``stat``) with the last one seen, clearing
+  the cache when another process changed it.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -42,15 +48,34 @@ class Entry:
 class ProductionCache:
     """Serialized production versions keyed by (tenant id, prompt name)."""
 
-    def __init__(self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl_s: float, *, clock: Callable[[], float] = time.monotonic,
+                 marker: Path | None = None) -> None:
         self.ttl_s = ttl_s
         self._clock = clock
+        self._marker = marker
+        self._marker_seen = self._marker_mtime()
         self._entries: dict[Key, Entry] = {}
         self._generations: dict[Key, int] = {}
         self._epoch = 0  # bumped by clear(), which invalidates every key at once
         self._lock = threading.Lock()
 
+    def _marker_mtime(self) -> int:
+        if self._marker is None:
+            return 0
+        try:
+            return os.stat(self._marker).st_mtime_ns
+        except FileNotFoundError:
+            return 0
+
+    def _check_marker(self) -> None:
+        seen = self._marker_mtime()
+        if seen != self._marker_seen:
+            self._marker_seen = seen
+            self.clear()
+
     def get(self, key: Key) -> Entry | None:
+        if self._marker is not None:
+            self._check_marker()
         entry = self._entries.get(key)
         if entry is None or entry.expires_at <= self._clock():
             return None
@@ -77,6 +102,11 @@ class ProductionCache:
             self._generations[key] = self._generations.get(key, 0) + 1
             self._entries.pop(key, None)
 
+    def announce(self) -> None:
+        """Tell other processes sharing the marker file that something changed."""
+        if self._marker is not None:
+            self._marker.touch()
+
     def clear(self) -> None:
         with self._lock:
             self._epoch += 1
@@ -88,7 +118,11 @@ NOTIFY_CHANNEL = "scope_production"
 
 def invalidate_on_commit(session: Session, cache: ProductionCache, key: Key) -> None:
     """Drop ``key`` here when the session commits, and on PostgreSQL tell the other replicas."""
-    on_commit(session, lambda: cache.invalidate(key))
+    def after_commit() -> None:
+        cache.invalidate(key)
+        cache.announce()
+
+    on_commit(session, after_commit)
     if session.get_bind().dialect.name == "postgresql":
         # Sent inside the transaction: PostgreSQL delivers it on commit, never on rollback.
         session.execute(select(func.pg_notify(NOTIFY_CHANNEL, f"{key[0]}:{key[1]}")))

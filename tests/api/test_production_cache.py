@@ -141,7 +141,7 @@ async def test_cache_is_per_tenant(api: Api) -> None:
     assert mine.json()["content"] == "v1: hello {{ who }}"
 
 
-# --- across replicas (PostgreSQL LISTEN/NOTIFY) ---------------------------------------
+# --- across replicas (PostgreSQL LISTEN/NOTIFY; a marker file on SQLite) ---------------
 
 
 @asynccontextmanager
@@ -183,12 +183,13 @@ async def test_promotion_on_one_replica_invalidates_the_others(api: Api,
                                                                settings: Settings) -> None:
     url = settings.resolved_database_url
     listener_threads = [t for t in threading.enumerate() if t.name == "scope-notify"]
-    if api.context.database.engine.dialect.name != "postgresql":
-        # SQLite is a single-process database: there are no replicas to notify.
+    postgres = api.context.database.engine.dialect.name == "postgresql"
+    if postgres:
+        assert listener_threads, "the PostgreSQL app did not start its LISTEN thread"
+    else:
+        # Processes on one SQLite file (`scope serve --workers N`) share a marker file.
         assert NotifyListener.start_if_postgres(api.context) is None
         assert listener_threads == []
-        return
-    assert listener_threads, "the PostgreSQL app did not start its LISTEN thread"
 
     editor = await api.headers(role="editor")
     name = await _published_prompt(api, editor)
@@ -198,7 +199,8 @@ async def test_promotion_on_one_replica_invalidates_the_others(api: Api,
         async def both_listening() -> bool:
             return await asyncio.to_thread(_listeners, url) >= 2
 
-        await _poll(both_listening, 5, "both replicas to LISTEN")
+        if postgres:
+            await _poll(both_listening, 5, "both replicas to LISTEN")
         cache: ProductionCache = replica.state.context.production_cache
         key = (_tenant_id(api, "acme"), name)
 
