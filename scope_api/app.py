@@ -69,7 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url=f"{API_PREFIX}/openapi.json", docs_url=f"{API_PREFIX}/docs",
                   redoc_url=None)
     install_error_handlers(app)
-    for module in (auth, api_keys, users, prompts, versions, health):
+    # versions first: routes match in order, and its production fetch is the hot path.
+    for module in (versions, prompts, auth, api_keys, users, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.jwks_router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes)

@@ -22,7 +22,13 @@ def get_context(request: Request) -> AppContext:
     return context
 
 
-ContextDep = Annotated[AppContext, Depends(get_context)]
+async def _context(request: Request) -> AppContext:
+    # ``async``: FastAPI runs a plain ``def`` dependency in the thread pool, a
+    # thread hop per request for what is an attribute read.
+    return get_context(request)
+
+
+ContextDep = Annotated[AppContext, Depends(_context)]
 
 
 def get_session(request: Request) -> Iterator[Session]:
@@ -42,9 +48,10 @@ async def get_principal(request: Request) -> Principal:
     if not header:
         raise Unauthenticated("missing Authorization: Bearer <token> header")
     scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthenticated("Authorization header must be 'Bearer <token>'")
-    claims = get_context(request).tokens.verify(token.strip())
+    claims = get_context(request).tokens.verify(token)
     return Principal(subject=claims.subject, tenant_id=claims.tenant_id,
                      tenant_name=claims.tenant_name, role=claims.role)
 

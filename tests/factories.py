@@ -33,7 +33,7 @@ class Api:
 
     def create_key(self, *, tenant: str = "acme", role: str = "admin",
                    name: str = "test") -> str:
-        """A new API key secret for ``tenant`` (created if needed), made as ``scope keys create`` does."""
+        """A new API key secret for ``tenant`` (created if needed), as ``scope keys create``."""
         with self.context.database.unit_of_work() as session:
             t = tenants.get_or_create(session, tenant)
             _, secret = api_keys.create(session, tenant_id=t.id, name=name, role=role,

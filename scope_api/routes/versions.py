@@ -17,6 +17,7 @@ from scope_api.deps import (
     SessionDep,
     VersionNumber,
     Writer,
+    get_context,
 )
 from scope_api.models import Promotion, PromptVersion
 from scope_api.pagination import Page
@@ -46,6 +47,33 @@ def _promotion_out(p: Promotion) -> PromotionOut:
                         promoted_by=p.promoted_by, promoted_at=p.created_at, reason=p.reason)
 
 
+# The production fetch is the first route of this router on purpose: routes are
+# matched in order, and this is the request apps make all day.
+def _load_production(ctx: AppContext, tenant_id: str, name: str) -> bytes:
+    with ctx.database.unit_of_work(write=False) as session:
+        version = versions.production(session, tenant_id=tenant_id, name=name)
+        return version_out(name, version).model_dump_json().encode()
+
+
+@router.get("/production", response_model=VersionOut,
+            responses={304: {"description": "not modified (If-None-Match matched the ETag)"}})
+async def production_version(principal: Reader, name: PromptName,
+                             request: Request) -> Response:
+    """The published version, for apps. Answered from memory; supports ``If-None-Match``."""
+    ctx = get_context(request)  # not ContextDep: one dependency level less on the hot path
+    cache = ctx.production_cache
+    key = (principal.tenant_id, name)
+    entry: Entry | None = cache.get(key)
+    if entry is None:
+        generation = cache.generation(key)
+        body = await run_in_threadpool(_load_production, ctx, principal.tenant_id, name)
+        entry = cache.put(key, body, generation)
+    headers = {"ETag": entry.etag, "Cache-Control": "private, no-cache"}
+    if request.headers.get("if-none-match") == entry.etag:
+        return Response(status_code=304, headers=headers)
+    return Response(entry.body, media_type="application/json", headers=headers)
+
+
 @router.get("/versions", response_model=Page[VersionOut])
 def list_versions(principal: Reader, name: ExistingPrompt, session: SessionDep,
                   ctx: ContextDep, page: PageDep,
@@ -58,7 +86,8 @@ def list_versions(principal: Reader, name: ExistingPrompt, session: SessionDep,
     return Page(data=[version_out(name, v) for v in rows], next_cursor=cursor)
 
 
-@router.post("/versions", status_code=201, response_model=VersionOut)
+@router.post("/versions", status_code=201, response_model=VersionOut,
+             responses=error_responses(413))
 def create_version(principal: Writer, name: ExistingPrompt, body: VersionCreate,
                    session: SessionDep) -> VersionOut:
     """Add an immutable draft version numbered after the last one."""
@@ -78,7 +107,7 @@ def get_version(principal: Reader, name: ExistingPrompt, number: VersionNumber,
 
 
 @router.post("/versions/{number}/promote", response_model=VersionOut,
-             responses=error_responses(409))
+             responses=error_responses(409, 413))
 def promote_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
                     session: SessionDep, ctx: ContextDep,
                     body: PromoteRequest | None = None) -> VersionOut:
@@ -90,7 +119,7 @@ def promote_version(principal: Writer, name: ExistingPrompt, number: VersionNumb
 
 
 @router.post("/versions/{number}/archive", response_model=VersionOut,
-             responses=error_responses(409))
+             responses=error_responses(409, 413))
 def archive_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
                     session: SessionDep, ctx: ContextDep) -> VersionOut:
     """Archive a draft or the published version (the prompt then has no production version)."""
@@ -100,7 +129,7 @@ def archive_version(principal: Writer, name: ExistingPrompt, number: VersionNumb
 
 
 @router.post("/versions/{number}/unarchive", response_model=VersionOut,
-             responses=error_responses(409))
+             responses=error_responses(409, 413))
 def unarchive_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
                       session: SessionDep) -> VersionOut:
     """Return an archived version to draft, so it can be promoted again."""
@@ -117,27 +146,3 @@ def list_promotions(principal: Reader, name: ExistingPrompt, session: SessionDep
     rows, cursor = versions.promotions_page(session, prompt=prompt, codec=ctx.cursors,
                                             page=page)
     return Page(data=[_promotion_out(p) for p in rows], next_cursor=cursor)
-
-
-def _load_production(ctx: AppContext, tenant_id: str, name: str) -> bytes:
-    with ctx.database.unit_of_work(write=False) as session:
-        version = versions.production(session, tenant_id=tenant_id, name=name)
-        return version_out(name, version).model_dump_json().encode()
-
-
-@router.get("/production", response_model=VersionOut,
-            responses={304: {"description": "not modified (If-None-Match matched the ETag)"}})
-async def production_version(principal: Reader, name: PromptName, ctx: ContextDep,
-                             request: Request) -> Response:
-    """The published version, for apps. Answered from memory; supports ``If-None-Match``."""
-    cache = ctx.production_cache
-    key = (principal.tenant_id, name)
-    entry: Entry | None = cache.get(key)
-    if entry is None:
-        generation = cache.generation(key)
-        body = await run_in_threadpool(_load_production, ctx, principal.tenant_id, name)
-        entry = cache.put(key, body, generation)
-    headers = {"ETag": entry.etag, "Cache-Control": "private, no-cache"}
-    if request.headers.get("if-none-match") == entry.etag:
-        return Response(status_code=304, headers=headers)
-    return Response(entry.body, media_type="application/json", headers=headers)

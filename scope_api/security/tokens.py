@@ -9,6 +9,11 @@ Threat model: anyone can send us a token. A token is accepted only if
 * ``exp``, ``iat``, ``aud``, ``iss``, ``sub`` and ``tid`` are all present and
   valid, ``typ`` is ``access``, and its lifetime is at most 15 minutes.
 
+Verified tokens are remembered under their exact text until they expire: an
+app sends the same token for its whole lifetime, and a dict lookup replaces
+~50 µs of parsing and HMAC per request. Only tokens that passed every check
+above are remembered, and expiry is checked again on every use.
+
 Keys rotate without downtime: the first key of the ring signs, every key of the
 ring verifies; put the new key first, and drop the old one once the longest
 token lifetime has passed.
@@ -19,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -32,6 +38,7 @@ from scope_api.config import MAX_ACCESS_TOKEN_TTL_S, Settings
 from scope_api.errors import Unauthenticated
 
 _HMAC_MIN_BYTES = 32
+_VERIFIED_MAX = 10_000  # remembered tokens; cleared when full
 
 
 class KeyConfigError(ValueError):
@@ -128,6 +135,10 @@ class AccessClaims:
     role: str
     expires_at: datetime
 
+    @property
+    def expires_at_ts(self) -> float:
+        return self.expires_at.timestamp()
+
 
 class TokenService:
     """Issues and verifies access tokens for one issuer and audience."""
@@ -137,6 +148,7 @@ class TokenService:
         self.issuer = issuer
         self.audience = audience
         self.ttl_s = min(ttl_s, MAX_ACCESS_TOKEN_TTL_S)
+        self._verified: dict[str, tuple[AccessClaims, float]] = {}
 
     def issue(self, *, subject: str, tenant_id: str, tenant_name: str, role: str,
               now: datetime | None = None) -> tuple[str, int]:
@@ -156,6 +168,16 @@ class TokenService:
 
     def verify(self, token: str) -> AccessClaims:
         """Claims of a valid access token; ``Unauthenticated`` for anything else."""
+        hit = self._verified.get(token)
+        if hit is not None and time.time() < hit[1]:
+            return hit[0]
+        claims = self._verify(token)
+        if len(self._verified) >= _VERIFIED_MAX:
+            self._verified.clear()
+        self._verified[token] = (claims, claims.expires_at_ts)
+        return claims
+
+    def _verify(self, token: str) -> AccessClaims:
         try:
             header = jwt.get_unverified_header(token)
         except jwt.PyJWTError:

@@ -167,3 +167,27 @@ def test_jwks_lists_only_asymmetric_public_keys(tmp_path: Path) -> None:
     public = jwt.PyJWK(jwks["keys"][0]).key
     claims = jwt.decode(token, public, algorithms=["ES256"], audience="scope-api")
     assert claims["tnm"] == "acme"
+
+
+def test_a_remembered_token_still_expires() -> None:
+    """Verified tokens are cached for speed, but never past their ``exp``."""
+    import time
+
+    tokens = service(HS_NEW, ttl_s=900)
+    # Issued so that it expires about one second from now.
+    token = issue(tokens, now=datetime.now(UTC) - timedelta(seconds=899))
+    assert tokens.verify(token).role == "editor"
+    assert tokens.verify(token).role == "editor"  # served from the cache
+    time.sleep(1.2)  # wall-clock expiry is the behaviour under test
+    with pytest.raises(Unauthenticated, match="expired"):
+        tokens.verify(token)
+
+
+def test_a_tampered_copy_of_a_remembered_token_is_rejected() -> None:
+    tokens = service(HS_NEW)
+    token = issue(tokens)
+    tokens.verify(token)
+    header, payload, signature = token.split(".")
+    forged = f"{header}.{payload}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}"
+    with pytest.raises(Unauthenticated):
+        tokens.verify(forged)
