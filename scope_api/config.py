@@ -44,12 +44,13 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Request bodies above this size get ``413 payload_too_large``."""
 
-    production_cache_ttl_s: float = Field(default=30.0, ge=0)
+    production_cache_ttl_s: float = Field(default=300.0, ge=0)
     """Upper bound on how long a replica serves a cached production version.
 
     Promotions on this replica (and, on PostgreSQL, on every replica via
     LISTEN/NOTIFY) invalidate the cache at once; the TTL only bounds staleness
-    if a notification is ever lost.
+    if a notification is ever lost. Long by default: expiries of entries filled
+    together arrive together, and each reload is a database round trip.
     """
 
     allow_private_provider_urls: bool = False

@@ -13,7 +13,7 @@ can give Scope's throughput as a ratio of the bare endpoint's. The servers are
 measured in turn, round after round (3 rounds of 10 s by default), and the
 table gives medians. Figures are steady state: a warm-up fetches every prompt
 once, so the production cache is full when the measurement starts, and the
-cache TTL is raised (``--cache-ttl``, 600 s; Scope's default is 30 s) so that
+cache TTL is raised (``--cache-ttl``, 600 s; Scope's default is 300 s) so that
 no entry expires during a measurement: the figures are cache-hit performance.
 See ``tests/benchmarks/README.md``.
 """
