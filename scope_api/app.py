@@ -19,7 +19,8 @@ from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from scope_api.notify_listener import NotifyListener
 from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
-from scope_api.routes import api_keys, auth, health, prompts, users, versions
+from scope_api.routes import api_keys, auth, health, prompts, providers, users, versions
+from scope_api.security.crypto import SecretBox
 from scope_api.security.tokens import KeyRing, TokenService
 
 API_PREFIX = "/api/v1"
@@ -46,7 +47,8 @@ def build_context(settings: Settings) -> AppContext:
                           settings.resolved_database_url)),
                       tokens=tokens, cursors=CursorCodec(*cursor_keys),
                       production_cache=ProductionCache(
-                          settings.production_cache_ttl_s, marker=_sqlite_marker(settings)))
+                          settings.production_cache_ttl_s, marker=_sqlite_marker(settings)),
+                      secrets=SecretBox.from_settings(settings))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -70,7 +72,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   redoc_url=None)
     install_error_handlers(app)
     # versions first: routes match in order, and its production fetch is the hot path.
-    for module in (versions, prompts, auth, api_keys, users, health):
+    for module in (versions, prompts, auth, api_keys, users, providers, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.jwks_router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes)

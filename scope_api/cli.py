@@ -1,4 +1,4 @@
-"""The ``scope`` command: serve, migrate, keys create."""
+"""The ``scope`` command: serve, migrate, keys create, simulate."""
 
 from __future__ import annotations
 
@@ -84,6 +84,50 @@ def cmd_keys_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_simulate(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from scope_api.providers.simulator import create_simulator_app
+
+    app = create_simulator_app(latency_ms=args.latency_ms, seed=args.seed)
+    print(f"Simulating the OpenAI, Anthropic and Gemini APIs at "
+          f"http://{args.host}:{args.port}", flush=True)
+    uvicorn.run(app, host=args.host, port=args.port, log_level="warning",
+                server_header=False, access_log=False)
+    return 0
+
+
+def cmd_secrets_rotate(args: argparse.Namespace) -> int:
+    """Re-encrypt stored provider keys under the first of SCOPE_MASTER_KEYS."""
+    from scope_api.migrate import upgrade
+    from scope_api.security.crypto import MasterKeyError, SecretBox
+    from scope_api.services.providers import rotate_provider_keys
+
+    settings = get_settings()
+    try:
+        box = SecretBox.from_settings(settings)
+    except MasterKeyError as exc:  # names the key id, never key material
+        print(f"scope: invalid SCOPE_MASTER_KEYS: {exc}", file=sys.stderr)
+        return 2
+    upgrade(settings.resolved_database_url)
+    database = _database(settings)
+    try:
+        report = rotate_provider_keys(database, box, batch_size=args.batch_size)
+    finally:
+        database.dispose()
+    for failure in report.failed:
+        print(f"scope: cannot re-encrypt {failure}", file=sys.stderr)
+    print(report.summary())
+    return 0 if report.remaining == 0 else 1
+
+
+def cmd_secrets_generate_key(args: argparse.Namespace) -> int:
+    from scope_api.security.crypto import generate_master_key_spec
+
+    print(generate_master_key_spec(args.kid))
+    return 0
+
+
 def _redacted(url: str) -> str:
     from sqlalchemy.engine import make_url
 
@@ -112,6 +156,26 @@ def build_parser() -> argparse.ArgumentParser:
     create.add_argument("--role", required=True, choices=[r.value for r in Role])
     create.add_argument("--name", default="cli")
     create.set_defaults(func=cmd_keys_create)
+
+    secrets_parser = commands.add_parser("secrets", help="manage provider-key encryption")
+    secret_commands = secrets_parser.add_subparsers(dest="secrets_command", required=True)
+    rotate = secret_commands.add_parser(
+        "rotate", help="re-encrypt every stored provider key with the first SCOPE_MASTER_KEYS "
+                       "key (idempotent; safe to interrupt and rerun)")
+    rotate.add_argument("--batch-size", type=int, default=100)
+    rotate.set_defaults(func=cmd_secrets_rotate)
+    generate = secret_commands.add_parser(
+        "generate-key", help="print a new 'kid:base64key' entry for SCOPE_MASTER_KEYS")
+    generate.add_argument("--kid", default=None, help="key id (default: random)")
+    generate.set_defaults(func=cmd_secrets_generate_key)
+
+    simulate = commands.add_parser("simulate", help="run the LLM provider simulator alone")
+    simulate.add_argument("--host", default="127.0.0.1")
+    simulate.add_argument("--port", type=int, default=8001)
+    simulate.add_argument("--latency-ms", type=float, default=0.0,
+                          help="latency added to every completion")
+    simulate.add_argument("--seed", type=int, default=0, help="a different seed, other answers")
+    simulate.set_defaults(func=cmd_simulate)
     return parser
 
 

@@ -26,9 +26,9 @@ class Settings(BaseSettings):
     database_url: str | None = None
     """``sqlite:///path`` or ``postgresql+psycopg://…``; default: SQLite in ``data_dir``."""
 
-    bootstrap_api_key: str | None = Field(default=None, min_length=32)
+    bootstrap_api_key: str | None = Field(default=None, min_length=32, repr=False)
 
-    jwt_keys: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    jwt_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
     """Comma-separated ``kid:secret`` (HS256, secret ≥ 32 bytes) or ``kid:es256:/path/key.pem``.
 
     The first key signs; every key listed verifies, so a key can be rotated by
@@ -53,11 +53,22 @@ class Settings(BaseSettings):
     together arrive together, and each reload is a database round trip.
     """
 
+    master_keys: Annotated[list[str], NoDecode] = Field(default_factory=list, repr=False)
+    """Comma-separated ``kid:base64key`` (32-byte keys) that encrypt provider API keys.
+
+    The first key encrypts, every key listed decrypts; ``scope secrets rotate``
+    re-encrypts to the first (see ``security.crypto``). Empty: a random key is
+    created once and kept in ``data_dir/master-keys.json``.
+    """
     allow_private_provider_urls: bool = False
     otlp_endpoint: str | None = None
+    """OTLP/HTTP base URL (``/v1/traces`` is appended); unset: spans are not exported."""
+    otel_capture_content: bool = False
+    """Put prompt and completion text on spans (``gen_ai.input/output.messages``)."""
+    otel_service_name: str = "scope"
     log_level: str = "info"
 
-    @field_validator("jwt_keys", mode="before")
+    @field_validator("jwt_keys", "master_keys", mode="before")
     @classmethod
     def _split_keys(cls, value: object) -> object:
         if isinstance(value, str):

@@ -8,6 +8,7 @@ from scope_api.config import Settings
 from scope_api.db import Database
 from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
+from scope_api.security.crypto import SecretBox
 from scope_api.security.tokens import TokenService
 
 
@@ -18,3 +19,5 @@ class AppContext:
     tokens: TokenService
     cursors: CursorCodec
     production_cache: ProductionCache
+    secrets: SecretBox
+    """Encrypts and decrypts provider API keys (``security.crypto``)."""

@@ -11,6 +11,7 @@ permission fails ``test_every_route_declares_a_permission``.
 from __future__ import annotations
 
 import inspect
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -127,6 +128,10 @@ def _body(endpoint: Endpoint) -> Any:
         ("POST", f"{V1}/users"): {"email": f"{unique_name('user')}@example.com",
                                   "role": "viewer"},
         ("PATCH", f"{V1}/users/{{id}}"): {"role": "editor"},
+        ("POST", f"{V1}/providers"): {"name": unique_name("matrix"), "kind": "simulator"},
+        ("PATCH", f"{V1}/providers/{{name}}"): {"enabled_models": ["sim-gpt-mini"]},
+        ("PUT", f"{V1}/models/{{provider}}/{{model:path}}/price"): {
+            "input_per_mtok_usd": 1, "output_per_mtok_usd": 2},
     }
     return bodies.get((endpoint.method, endpoint.path))
 
@@ -144,6 +149,11 @@ KNOWN = {
     ("GET", f"{V1}/api-keys"), ("POST", f"{V1}/api-keys"), ("DELETE", f"{V1}/api-keys/{{id}}"),
     ("GET", f"{V1}/users"), ("POST", f"{V1}/users"), ("PATCH", f"{V1}/users/{{id}}"),
     ("DELETE", f"{V1}/users/{{id}}"),
+    ("GET", f"{V1}/providers"), ("POST", f"{V1}/providers"),
+    ("GET", f"{V1}/providers/{{name}}"), ("PATCH", f"{V1}/providers/{{name}}"),
+    ("DELETE", f"{V1}/providers/{{name}}"), ("GET", f"{V1}/models"),
+    ("PUT", f"{V1}/models/{{provider}}/{{model:path}}/price"),
+    ("DELETE", f"{V1}/models/{{provider}}/{{model:path}}/price"),
 }
 
 
@@ -172,18 +182,32 @@ async def _path_params(api: Api, admin: dict[str, str], endpoint: Endpoint) -> d
         created = await api.client.post(f"{V1}/users", headers=admin, json={
             "email": f"{unique_name('user')}@example.com", "role": "viewer"})
         params["id"] = created.json()["id"]
+    if endpoint.path.startswith((f"{V1}/providers/{{name}}", f"{V1}/models/{{provider}}")):
+        provider = unique_name("matrix")
+        created = await api.client.post(f"{V1}/providers", headers=admin,
+                                        json={"name": provider, "kind": "simulator"})
+        assert created.status_code == 201, created.text
+        params["name" if "{name}" in endpoint.path else "provider"] = provider
+        if "{model" in endpoint.path:  # with a price, so that DELETE has one to remove
+            params["model"] = "sim-gpt-mini"
+            priced = await api.client.put(f"{V1}/models/{provider}/sim-gpt-mini/price",
+                                          headers=admin, json={"input_per_mtok_usd": 1,
+                                                               "output_per_mtok_usd": 2})
+            assert priced.status_code == 200, priced.text
     for name in _placeholders(endpoint.path):
         params.setdefault(name, "missing")  # a route this file does not know yet
     return params
 
 
 def _placeholders(path: str) -> list[str]:
-    return [part[1:-1] for part in path.split("/") if part.startswith("{")]
+    """Parameter names, without a converter (``{model:path}`` is ``model``)."""
+    return [part[1:-1].split(":")[0] for part in path.split("/") if part.startswith("{")]
 
 
 async def _call(api: Api, endpoint: Endpoint, headers: dict[str, str],
                 params: dict[str, Any]) -> httpx.Response:
-    return await api.client.request(endpoint.method, endpoint.path.format(**params),
+    path = re.sub(r"\{(\w+):\w+\}", r"{\1}", endpoint.path)  # drop converters
+    return await api.client.request(endpoint.method, path.format(**params),
                                     json=_body(endpoint), headers=headers)
 
 

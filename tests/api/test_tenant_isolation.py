@@ -28,6 +28,7 @@ class TenantB:
     prompt: str
     key_id: str
     user_id: str
+    provider: str
 
 
 async def _make_tenant_b(api: Api) -> TenantB:
@@ -41,8 +42,14 @@ async def _make_tenant_b(api: Api) -> TenantB:
     user = await api.client.post(f"{V1}/users", headers=headers,
                                  json={"email": "bea@beta.example", "role": "editor"})
     assert user.status_code == 201, user.text
+    provider = await api.client.post(f"{V1}/providers", headers=headers, json={
+        "name": "b-sim", "kind": "simulator", "options": {"owner": "b"}})
+    assert provider.status_code == 201, provider.text
+    price = await api.client.put(f"{V1}/models/b-sim/sim-gpt-mini/price", headers=headers,
+                                 json={"input_per_mtok_usd": 7, "output_per_mtok_usd": 9})
+    assert price.status_code == 200, price.text
     return TenantB(headers=headers, prompt=prompt, key_id=key.json()["id"],
-                   user_id=user.json()["id"])
+                   user_id=user.json()["id"], provider="b-sim")
 
 
 def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
@@ -52,6 +59,9 @@ def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
         ("versions", "number"): "1",
         ("api-keys", "id"): b.key_id,
         ("users", "id"): b.user_id,
+        ("providers", "name"): b.provider,
+        ("models", "provider"): b.provider,
+        ("models", "model"): "sim-gpt-mini",
     }
 
 
@@ -103,7 +113,13 @@ async def _snapshot(api: Api, b: TenantB) -> dict[str, Any]:
                                        headers=b.headers)).json()
     keys = (await api.client.get(f"{V1}/api-keys", headers=b.headers, params={"limit": 200}))
     users = (await api.client.get(f"{V1}/users", headers=b.headers, params={"limit": 200}))
+    provider = (await api.client.get(f"{V1}/providers/{b.provider}", headers=b.headers)).json()
+    models = (await api.client.get(f"{V1}/models", headers=b.headers)).json()
     return {
+        "provider": {k: provider.get(k) for k in ("kind", "options", "enabled_models",
+                                                   "updated_at")},
+        "prices": {m["model"]: (m["input_per_mtok_usd"], m["price_source"])
+                   for m in models["data"]},
         "prompt": {k: prompt.get(k) for k in ("name", "description", "tags",
                                                "production_version", "latest_version",
                                                "updated_at")},
@@ -164,7 +180,11 @@ async def test_other_tenants_resources_are_invisible_on_every_route(api: Api) ->
                      f"POST {V1}/prompts/{{name}}/versions/{{number}}/archive",
                      f"GET {V1}/prompts/{{name}}/production",
                      f"DELETE {V1}/api-keys/{{id}}",
-                     f"PATCH {V1}/users/{{id}}", f"DELETE {V1}/users/{{id}}"):
+                     f"PATCH {V1}/users/{{id}}", f"DELETE {V1}/users/{{id}}",
+                     f"GET {V1}/providers/{{name}}", f"PATCH {V1}/providers/{{name}}",
+                     f"DELETE {V1}/providers/{{name}}",
+                     f"PUT {V1}/models/{{provider}}/{{model:path}}/price",
+                     f"DELETE {V1}/models/{{provider}}/{{model:path}}/price"):
         assert expected in exercised, f"{expected} was not exercised: {exercised}"
 
     after = await _snapshot(api, b)

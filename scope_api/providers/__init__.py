@@ -1,0 +1,1 @@
+"""LLM providers: one adapter per wire format, the model catalog, and the simulator."""
