@@ -20,7 +20,10 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
+
+from scope_api.errors import Conflict
 
 #: Execution option read by the SQLite ``begin`` hook.
 _BEGIN_OPTION = "scope_sqlite_begin"
@@ -88,6 +91,16 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+def add_unique(session: Session, instance: object, *, conflict: str) -> None:
+    """Add and flush ``instance``; a unique violation (a concurrent same-name create) is 409."""
+    session.add(instance)
+    try:
+        with session.begin_nested():  # so only this insert is undone, not the transaction
+            session.flush()
+    except IntegrityError:
+        raise Conflict(conflict) from None
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

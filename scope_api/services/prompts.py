@@ -7,9 +7,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sqlalchemy import func, or_, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, selectinload
 
+from scope_api.db import add_unique
 from scope_api.errors import Conflict, NotFound
 from scope_api.models import Prompt, PromptTag, PromptVersion
 from scope_api.models.base import utcnow
@@ -62,12 +62,7 @@ def create(session: Session, *, tenant_id: str, name: str, description: str,
         raise Conflict(f"prompt '{name}' already exists")
     prompt = Prompt(tenant_id=tenant_id, name=name, description=description,
                     created_by=created_by, tags=[PromptTag(tag=t) for t in sorted(set(tags))])
-    session.add(prompt)
-    try:
-        with session.begin_nested():  # a concurrent create of the same name loses here
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"prompt '{name}' already exists") from None
+    add_unique(session, prompt, conflict=f"prompt '{name}' already exists")
     return prompt
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from scope_api.db import Database
+from scope_api.db import Database, add_unique
 from scope_api.errors import Conflict, NotFound, ValidationFailed
 from scope_api.models import ModelPriceOverride, Provider, Tenant
 from scope_api.models.base import new_id, utcnow
@@ -103,12 +103,7 @@ def create(session: Session, *, box: SecretBox, tenant_id: str, name: str, kind:
                         base_url=base_url, enabled_models=list(enabled_models),
                         options=dict(options))
     _set_key(provider, api_key, box)  # the id is set first: the ciphertext is bound to it
-    session.add(provider)
-    try:
-        with session.begin_nested():  # a concurrent create of the same name loses here
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"provider '{name}' already exists") from None
+    add_unique(session, provider, conflict=f"provider '{name}' already exists")
     return provider
 
 

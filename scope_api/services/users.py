@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scope_api.db import add_unique
 from scope_api.errors import Conflict, NotFound
 from scope_api.models import User
 from scope_api.pagination import CursorCodec, PageRequest, paginate
@@ -18,12 +18,7 @@ def create(session: Session, *, tenant_id: str, email: str, role: str) -> User:
     if session.scalar(select(User.id).where(User.tenant_id == tenant_id, User.email == email)):
         raise Conflict(f"user '{email}' already exists")
     user = User(tenant_id=tenant_id, email=email, role=role)
-    session.add(user)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError:
-        raise Conflict(f"user '{email}' already exists") from None
+    add_unique(session, user, conflict=f"user '{email}' already exists")
     return user
 
 
