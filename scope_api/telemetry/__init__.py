@@ -1,0 +1,172 @@
+"""One OpenTelemetry span per execution, exported over OTLP/HTTP off the request path.
+
+The span follows the GenAI semantic conventions (an inference span: name
+``chat {model}``, kind ``CLIENT``, ``gen_ai.*`` attributes) plus Scope's own
+``scope.*`` attributes. :class:`Telemetry` owns a private ``TracerProvider``:
+setting the global one would make FastAPI trace every request too.
+
+Export never slows an execution down: ending a span only appends it to the
+``BatchSpanProcessor``'s in-memory queue, and a background thread sends batches
+(short timeout, bounded retries) with the SDK's OTLP/HTTP exporter. If the
+collector is slow or down, spans queue
+up and, once the queue is full, are dropped; the execution and Scope's own record
+of its span (:class:`SpanRecord`, stored by the engine) are unaffected. Drops and
+failed exports are counted (:meth:`Telemetry.stats`) and logged at most once a
+minute.
+
+What a span may carry: model names, parameters, token counts, cost, ids, the
+provider's host and port. Never a credential: nothing here receives a provider
+config, and the base URL contributes its host and port only. Prompt and
+completion text only with ``SCOPE_OTEL_CAPTURE_CONTENT=true``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+from opentelemetry.trace import SpanKind, Status, StatusCode
+
+from scope_api.config import Settings
+from scope_api.providers.types import CompletionResult
+from scope_api.telemetry._batching import BatchProcessor, Counters, CountingExporter
+from scope_api.telemetry.attributes import (
+    ExecutionInfo,
+    error_type,
+    provider_name,
+    span_attributes,
+    status_message,
+)
+
+__all__ = ["ExecutionInfo", "ExecutionRun", "SpanRecord", "Telemetry", "error_type",
+           "provider_name", "span_attributes", "traces_url"]
+
+
+@dataclass(frozen=True, slots=True)
+class SpanRecord:
+    """Scope's own copy of an exported span, for the execution record and ``/traces``."""
+
+    trace_id: str  #: 32 lowercase hex digits
+    span_id: str  #: 16 lowercase hex digits
+    name: str
+    start: datetime  #: UTC
+    duration_ms: float
+    attributes: dict[str, Any]  #: JSON-ready: str, int, float, bool, list[str]
+    status: str  #: ``ok`` or ``error``
+
+
+def traces_url(endpoint: str) -> str:
+    """``SCOPE_OTLP_ENDPOINT`` is the OTLP/HTTP base URL; spans go to ``/v1/traces`` under it."""
+    endpoint = endpoint.rstrip("/")
+    return endpoint if endpoint.endswith("/v1/traces") else f"{endpoint}/v1/traces"
+
+
+class Telemetry:
+    """Creates execution spans with a private tracer provider and exports them in batches."""
+
+    def __init__(self, settings: Settings, *, export_timeout_s: float = 5.0,
+                 max_queue_size: int = 20_000, max_export_batch_size: int = 512,
+                 schedule_delay_millis: float = 500,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        self.capture_content = settings.otel_capture_content
+        self.endpoint = traces_url(settings.otlp_endpoint) if settings.otlp_endpoint else None
+        self._counters = Counters(clock)
+        self._provider = TracerProvider(
+            sampler=ALWAYS_ON, shutdown_on_exit=False,
+            resource=Resource.create({"service.name": settings.otel_service_name}))
+        self._processor: BatchProcessor | None = None
+        if self.endpoint is not None:
+            exporter = OTLPSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
+            self._processor = BatchProcessor(
+                CountingExporter(exporter, self._counters), self._counters,
+                max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
+                max_export_batch_size=min(max_export_batch_size, max_queue_size))
+            self._provider.add_span_processor(self._processor)
+        self._tracer = self._provider.get_tracer("scope_api")
+
+    def record_execution(self, execution: ExecutionInfo, *, start_ns: int, end_ns: int,
+                         result: CompletionResult | None = None, cost_usd: float | None = None,
+                         error: BaseException | str | None = None) -> SpanRecord:
+        """Create and end the span of a finished execution (times: ``time.time_ns()``)."""
+        attrs = span_attributes(execution, result=result, cost_usd=cost_usd, error=error,
+                                capture_content=self.capture_content)
+        name = f"chat {execution.request.model}"
+        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs,
+                                       start_time=start_ns)
+        if error is not None:
+            span.set_status(Status(StatusCode.ERROR, status_message(error)))
+        span.end(end_time=end_ns)
+        ctx = span.get_span_context()
+        return SpanRecord(
+            trace_id=format(ctx.trace_id, "032x"), span_id=format(ctx.span_id, "016x"),
+            name=name, start=datetime.fromtimestamp(start_ns / 1e9, UTC),
+            duration_ms=(end_ns - start_ns) / 1e6, attributes=attrs,
+            status="error" if error is not None else "ok")
+
+    @contextmanager
+    def execution_span(self, execution: ExecutionInfo) -> Iterator[ExecutionRun]:
+        """Time the block and record its span; an exception escaping it is the error."""
+        run = ExecutionRun()
+        start_ns, started = time.time_ns(), time.perf_counter_ns()
+        try:
+            yield run
+        except BaseException as exc:
+            run.error = run.error or exc
+            raise
+        finally:
+            end_ns = start_ns + time.perf_counter_ns() - started
+            run._record = self.record_execution(
+                execution, start_ns=start_ns, end_ns=end_ns, result=run.result,
+                cost_usd=run.cost_usd, error=run.error)
+
+    def stats(self) -> dict[str, int]:
+        """Span counts: ``exported``, ``failed`` (refused or unreachable), ``dropped``."""
+        return self._counters.snapshot()
+
+    def flush(self, timeout_s: float = 5.0) -> bool:
+        """Export what is queued now; ``False`` if that took longer than ``timeout_s``."""
+        if self._processor is None:
+            return True
+        worker = threading.Thread(target=self._processor.force_flush, daemon=True,
+                                  name="scope-telemetry-flush")
+        worker.start()
+        worker.join(timeout_s)
+        return not worker.is_alive()
+
+    def shutdown(self, timeout_s: float = 5.0) -> None:
+        """Export what is queued (for at most about ``timeout_s``), then stop."""
+        if self._processor is not None:
+            self._processor.shutdown(int(timeout_s * 1000))
+        self._counters.warn(force=True)
+
+
+class ExecutionRun:
+    """Filled in by the engine inside :meth:`Telemetry.execution_span`."""
+
+    def __init__(self) -> None:
+        self.result: CompletionResult | None = None
+        self.cost_usd: float | None = None
+        self.error: BaseException | str | None = None
+        self._record: SpanRecord | None = None
+
+    def succeed(self, result: CompletionResult, *, cost_usd: float | None) -> None:
+        self.result, self.cost_usd = result, cost_usd
+
+    def fail(self, error: BaseException | str) -> None:
+        self.error = error
+
+    @property
+    def record(self) -> SpanRecord:
+        """The span's record, once the ``with`` block has ended."""
+        if self._record is None:
+            raise RuntimeError("the span is recorded when the with block ends")
+        return self._record
