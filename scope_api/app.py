@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
+import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
@@ -14,14 +18,26 @@ from scope_api import __version__
 from scope_api.config import Settings, get_settings
 from scope_api.context import AppContext
 from scope_api.db import Database, build_engine
+from scope_api.engine.simulator_server import InProcessSimulator
 from scope_api.errors import install_error_handlers
 from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from scope_api.notify_listener import NotifyListener
 from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
-from scope_api.routes import api_keys, auth, health, prompts, providers, users, versions
+from scope_api.routes import (
+    api_keys,
+    auth,
+    executions,
+    health,
+    prompts,
+    providers,
+    traces,
+    users,
+    versions,
+)
 from scope_api.security.crypto import SecretBox
 from scope_api.security.tokens import KeyRing, TokenService
+from scope_api.telemetry import Telemetry
 
 API_PREFIX = "/api/v1"
 log = logging.getLogger("scope_api")
@@ -48,7 +64,21 @@ def build_context(settings: Settings) -> AppContext:
                       tokens=tokens, cursors=CursorCodec(*cursor_keys),
                       production_cache=ProductionCache(
                           settings.production_cache_ttl_s, marker=_sqlite_marker(settings)),
-                      secrets=SecretBox.from_settings(settings))
+                      secrets=SecretBox.from_settings(settings), telemetry=Telemetry(settings))
+
+
+@functools.cache
+def _tls_context() -> ssl.SSLContext:
+    # Loading the CA bundle takes ~20 ms: once per process, not per app.
+    return httpx.create_ssl_context()
+
+
+def provider_http_client() -> httpx.AsyncClient:
+    """The client every provider call shares (per-call timeouts come from the adapters)."""
+    return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
+                             verify=_tls_context(),
+                             limits=httpx.Limits(max_connections=256,
+                                                 max_keepalive_connections=64))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -60,9 +90,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = build_context(resolved)
         app.state.context = context
         listener = NotifyListener.start_if_postgres(context)
+        simulator = InProcessSimulator()
+        context.http = provider_http_client()
         try:
+            context.simulator_url = await simulator.start()
             yield
         finally:
+            await context.http.aclose()  # first: the simulator then has no idle connections
+            await simulator.stop()
+            await asyncio.to_thread(context.telemetry.shutdown)  # flushes queued spans
             if listener is not None:
                 listener.stop()
             context.database.dispose()
@@ -72,7 +108,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   redoc_url=None)
     install_error_handlers(app)
     # versions first: routes match in order, and its production fetch is the hot path.
-    for module in (versions, prompts, auth, api_keys, users, providers, health):
+    for module in (versions, prompts, auth, api_keys, users, providers, executions, traces,
+                   health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.jwks_router)
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes)

@@ -61,6 +61,11 @@ class Settings(BaseSettings):
     created once and kept in ``data_dir/master-keys.json``.
     """
     allow_private_provider_urls: bool = False
+    provider_max_attempts: int = Field(default=4, ge=1, le=10)
+    """Calls per execution at most (the first and retries; ``providers.retry``)."""
+    provider_retry_base_delay_s: float = Field(default=0.5, ge=0, le=60)
+    provider_retry_max_delay_s: float = Field(default=20.0, ge=0, le=300)
+    """Cap on any one wait between attempts, also on a provider's ``Retry-After``."""
     otlp_endpoint: str | None = None
     """OTLP/HTTP base URL (``/v1/traces`` is appended); unset: spans are not exported."""
     otel_capture_content: bool = False

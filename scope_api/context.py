@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import httpx
+
 from scope_api.config import Settings
 from scope_api.db import Database
 from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
 from scope_api.security.crypto import SecretBox
 from scope_api.security.tokens import TokenService
+from scope_api.telemetry import Telemetry
 
 
 @dataclass
@@ -21,3 +24,9 @@ class AppContext:
     production_cache: ProductionCache
     secrets: SecretBox
     """Encrypts and decrypts provider API keys (``security.crypto``)."""
+    telemetry: Telemetry
+    """Execution spans: Scope's own record and the OTLP export (``telemetry``)."""
+    http: httpx.AsyncClient | None = None
+    """The one HTTP client for provider calls; opened and closed by the lifespan."""
+    simulator_url: str | None = None
+    """Base URL of the in-process provider simulator (``engine.simulator_server``)."""

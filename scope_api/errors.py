@@ -14,7 +14,9 @@ The tree::
     ├── Conflict (409 conflict)
     ├── PayloadTooLarge (413 payload_too_large)
     ├── ValidationFailed (422 validation_error)
-    └── RateLimited (429 rate_limited)
+    ├── RateLimited (429 rate_limited)
+    └── ProviderFailed (502 provider_error)
+        └── ProviderTimedOut (504 provider_timeout)
 
 Database errors that a client can act on are mapped too: an integrity or
 serialization failure is ``409 conflict`` (a concurrent change won: retry), an
@@ -104,6 +106,18 @@ class ValidationFailed(ScopeError):
 class RateLimited(ScopeError):
     status_code = 429
     code = "rate_limited"
+
+
+class ProviderFailed(ScopeError):
+    """The LLM provider failed; the failed execution is recorded (``details.execution_id``)."""
+
+    status_code = 502
+    code = "provider_error"
+
+
+class ProviderTimedOut(ProviderFailed):
+    status_code = 504
+    code = "provider_timeout"
 
 
 _STATUS_CODES = {

@@ -132,6 +132,9 @@ def _body(endpoint: Endpoint) -> Any:
         ("PATCH", f"{V1}/providers/{{name}}"): {"enabled_models": ["sim-gpt-mini"]},
         ("PUT", f"{V1}/models/{{provider}}/{{model:path}}/price"): {
             "input_per_mtok_usd": 1, "output_per_mtok_usd": 2},
+        ("POST", f"{V1}/executions"): {
+            "prompt": _EXEC_PROMPT, "label": "production", "provider": _EXEC_PROVIDER,
+            "model": "sim-gpt-mini", "variables": {"who": "matrix"}},
     }
     return bodies.get((endpoint.method, endpoint.path))
 
@@ -154,7 +157,14 @@ KNOWN = {
     ("DELETE", f"{V1}/providers/{{name}}"), ("GET", f"{V1}/models"),
     ("PUT", f"{V1}/models/{{provider}}/{{model:path}}/price"),
     ("DELETE", f"{V1}/models/{{provider}}/{{model:path}}/price"),
+    ("POST", f"{V1}/executions"), ("GET", f"{V1}/executions"),
+    ("GET", f"{V1}/executions/{{id}}"), ("GET", f"{V1}/traces"),
+    ("GET", f"{V1}/traces/{{trace_id}}"),
 }
+
+#: The prompt and provider ``POST /executions`` runs (made by ``_execution_target``).
+_EXEC_PROMPT = "matrix-exec"
+_EXEC_PROVIDER = "matrix-sim"
 
 
 async def _prepare_prompt(api: Api, admin: dict[str, str]) -> str:
@@ -194,9 +204,29 @@ async def _path_params(api: Api, admin: dict[str, str], endpoint: Endpoint) -> d
                                           headers=admin, json={"input_per_mtok_usd": 1,
                                                                "output_per_mtok_usd": 2})
             assert priced.status_code == 200, priced.text
+    if endpoint.path.startswith((f"{V1}/executions", f"{V1}/traces/")):
+        await _execution_target(api, admin)
+        if "{" in endpoint.path:  # an execution of the tenant, and its trace
+            executed = await api.client.post(f"{V1}/executions", headers=admin, json=_body(
+                Endpoint("POST", f"{V1}/executions", frozenset(), True)))
+            assert executed.status_code == 201, executed.text
+            params.update(id=executed.json()["id"], trace_id=executed.json()["trace_id"])
     for name in _placeholders(endpoint.path):
         params.setdefault(name, "missing")  # a route this file does not know yet
     return params
+
+
+async def _execution_target(api: Api, admin: dict[str, str]) -> None:
+    """The published prompt and simulator provider ``POST /executions`` uses (once)."""
+    prompt = await api.client.get(f"{V1}/prompts/{_EXEC_PROMPT}", headers=admin)
+    if prompt.status_code == 200:
+        return
+    await api.create_prompt(admin, name=_EXEC_PROMPT)
+    await api.create_version(admin, _EXEC_PROMPT, content="Hi {{ who }}")
+    assert (await api.promote(admin, _EXEC_PROMPT, 1)).status_code == 200
+    created = await api.client.post(f"{V1}/providers", headers=admin,
+                                    json={"name": _EXEC_PROVIDER, "kind": "simulator"})
+    assert created.status_code == 201, created.text
 
 
 def _placeholders(path: str) -> list[str]:

@@ -29,6 +29,8 @@ class TenantB:
     key_id: str
     user_id: str
     provider: str
+    execution_id: str
+    trace_id: str
 
 
 async def _make_tenant_b(api: Api) -> TenantB:
@@ -48,8 +50,13 @@ async def _make_tenant_b(api: Api) -> TenantB:
     price = await api.client.put(f"{V1}/models/b-sim/sim-gpt-mini/price", headers=headers,
                                  json={"input_per_mtok_usd": 7, "output_per_mtok_usd": 9})
     assert price.status_code == 200, price.text
+    execution = await api.client.post(f"{V1}/executions", headers=headers, json={
+        "prompt": prompt, "label": "production", "provider": "b-sim", "model": "sim-gpt-mini",
+        "variables": {"hi": "hello"}})
+    assert execution.status_code == 201, execution.text
     return TenantB(headers=headers, prompt=prompt, key_id=key.json()["id"],
-                   user_id=user.json()["id"], provider="b-sim")
+                   user_id=user.json()["id"], provider="b-sim",
+                   execution_id=execution.json()["id"], trace_id=execution.json()["trace_id"])
 
 
 def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
@@ -62,6 +69,8 @@ def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
         ("providers", "name"): b.provider,
         ("models", "provider"): b.provider,
         ("models", "model"): "sim-gpt-mini",
+        ("executions", "id"): b.execution_id,
+        ("traces", "trace_id"): b.trace_id,
     }
 
 
@@ -115,7 +124,12 @@ async def _snapshot(api: Api, b: TenantB) -> dict[str, Any]:
     users = (await api.client.get(f"{V1}/users", headers=b.headers, params={"limit": 200}))
     provider = (await api.client.get(f"{V1}/providers/{b.provider}", headers=b.headers)).json()
     models = (await api.client.get(f"{V1}/models", headers=b.headers)).json()
+    execution = (await api.client.get(f"{V1}/executions/{b.execution_id}",
+                                      headers=b.headers)).json()
+    spans = (await api.client.get(f"{V1}/traces/{b.trace_id}", headers=b.headers)).json()
     return {
+        "execution": execution,
+        "spans": spans,
         "provider": {k: provider.get(k) for k in ("kind", "options", "enabled_models",
                                                    "updated_at")},
         "prices": {m["model"]: (m["input_per_mtok_usd"], m["price_source"])
@@ -184,7 +198,8 @@ async def test_other_tenants_resources_are_invisible_on_every_route(api: Api) ->
                      f"GET {V1}/providers/{{name}}", f"PATCH {V1}/providers/{{name}}",
                      f"DELETE {V1}/providers/{{name}}",
                      f"PUT {V1}/models/{{provider}}/{{model:path}}/price",
-                     f"DELETE {V1}/models/{{provider}}/{{model:path}}/price"):
+                     f"DELETE {V1}/models/{{provider}}/{{model:path}}/price",
+                     f"GET {V1}/executions/{{id}}", f"GET {V1}/traces/{{trace_id}}"):
         assert expected in exercised, f"{expected} was not exercised: {exercised}"
 
     after = await _snapshot(api, b)
@@ -205,3 +220,8 @@ async def test_lists_only_show_own_tenant(api: Api) -> None:
     assert keys  # A's own admin key
     users = (await api.client.get(f"{V1}/users", headers=a)).json()["data"]
     assert b.user_id not in {u["id"] for u in users}
+    for path in ("/executions", "/traces"):
+        listed = await api.client.get(f"{V1}{path}", headers=a)
+        assert listed.status_code == 200
+        assert listed.json()["data"] == []
+        assert (await api.client.get(f"{V1}{path}", headers=b.headers)).json()["data"]

@@ -1,0 +1,143 @@
+"""``POST /executions``: resolve, render, call, measure, record.
+
+The steps, and what each failure is:
+
+1. Read the prompt version (``version`` or ``label: "production"``), the
+   provider (its key decrypted) and the model's price, in one short read
+   transaction (``record.load_target``): ``404`` for a missing prompt,
+   version or provider.
+2. Render the content with the variables: ``422`` naming every missing
+   variable. Check the model against the provider's ``enabled_models`` and the
+   simulator's model families, and JSON mode against the adapter: ``422``.
+   A user-chosen ``base_url`` is re-checked against the URL policy right
+   before the call (``url_safety``; DNS may have changed since it was saved):
+   ``422``. Up to here nothing is recorded and the provider is not called.
+3. Call the adapter with retries (``providers.retry``; attempts and waits from
+   the ``SCOPE_PROVIDER_*`` settings) inside the execution's span, timing the
+   call on a monotonic clock (``latency_ms``, retries included).
+4. Price the call (tenant override, else catalog; exact decimals) and record the
+   execution and its span in one short write transaction.
+
+A provider failure is recorded too (``status: "failed"``, ``error: {code,
+message}`` with the provider's own message) and then answered ``502
+provider_error`` or ``504 provider_timeout`` whose ``details.execution_id`` is
+the recorded execution. No database transaction is open while the provider is
+awaited.
+"""
+
+from __future__ import annotations
+
+import time
+from decimal import Decimal
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from scope_api.context import AppContext
+from scope_api.engine import record, requests
+from scope_api.errors import ProviderFailed, ProviderTimedOut, ValidationFailed
+from scope_api.models import Execution
+from scope_api.models.base import new_id
+from scope_api.providers import url_safety
+from scope_api.providers.catalog import cost_usd
+from scope_api.providers.retry import call_with_retries
+from scope_api.providers.types import CompletionResult, ProviderError, ProviderTimeout
+from scope_api.schemas.executions import ExecutionCreate
+from scope_api.security.principal import Principal
+from scope_api.telemetry import ExecutionInfo
+
+
+async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) -> Execution:
+    """Run ``body`` for ``principal``'s tenant; the recorded execution, or an error."""
+    if ctx.http is None:
+        raise RuntimeError("the provider HTTP client is opened by the app's lifespan")
+    target = await run_in_threadpool(
+        record.load_target, ctx, tenant_id=principal.tenant_id, prompt=body.prompt,
+        version=body.version, provider=body.provider, model=body.model)
+
+    rendered = requests.render(target.content, body.variables)
+    adapter = requests.choose_adapter(kind=target.kind, provider=target.provider,
+                                      model=body.model, enabled_models=target.enabled_models)
+    parameters = requests.parameters_of(body.parameters)
+    request = requests.completion_request(body.model, rendered, parameters, adapter,
+                                          provider=target.provider)
+    config = target.config
+    if target.kind == "simulator":
+        config = requests.simulator_config(config)
+    elif target.custom_base_url is not None:
+        await _check_url(ctx, target.provider, target.custom_base_url)
+
+    warnings: list[str] = []
+    if target.price is None:
+        warnings.append(f"model '{body.model}' is not in the catalog: cost unknown")
+    execution_id = new_id()
+    subject = ExecutionInfo(execution_id=execution_id, tenant=principal.tenant_name,
+                            prompt_name=target.prompt, prompt_version=target.version,
+                            provider_name=target.provider, provider_kind=target.kind,
+                            request=request, base_url=config.base_url)
+    settings = ctx.settings
+    client = ctx.http
+
+    async def call() -> CompletionResult:
+        return await adapter.complete(request, config=config, client=client)
+
+    result: CompletionResult | None = None
+    failure: ProviderError | None = None
+    cost: Decimal | None = None
+    with ctx.telemetry.execution_span(subject) as run:
+        started = time.perf_counter()
+        try:
+            result = await call_with_retries(
+                call, max_attempts=settings.provider_max_attempts,
+                base_delay_s=settings.provider_retry_base_delay_s,
+                max_delay_s=settings.provider_retry_max_delay_s)
+        except ProviderError as exc:
+            failure = exc
+            run.fail(exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if result is not None:
+            cost = cost_usd(result.usage.input_tokens, result.usage.output_tokens,
+                            target.price)
+            run.succeed(result, cost_usd=None if cost is None else float(cost))
+
+    rendered_record = {"content": rendered,
+                       "parameters": requests.parameters_record(request.parameters)}
+    outcome = _outcome(result, failure, rendered_record, latency_ms, cost, warnings,
+                       priced=target.price is not None)
+    execution = await run_in_threadpool(
+        record.save, ctx, execution_id=execution_id, tenant_id=principal.tenant_id,
+        target=target, model=body.model, outcome=outcome, span=run.record,
+        created_by=principal.subject)
+    if failure is not None:
+        error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed
+        raise error(failure.message, details={"execution_id": execution.id,
+                                              "trace_id": execution.trace_id})
+    return execution
+
+
+def _outcome(result: CompletionResult | None, failure: ProviderError | None,
+             rendered: dict[str, Any], latency_ms: float, cost: Decimal | None,
+             warnings: list[str], *, priced: bool) -> record.Outcome:
+    if result is None:
+        assert failure is not None
+        return record.Outcome(status="failed", rendered=dict(rendered), output=None,
+                              error={"code": failure.code, "message": failure.message},
+                              input_tokens=None, output_tokens=None, latency_ms=latency_ms,
+                              cost_usd=None, warnings=warnings)
+    usage = result.usage
+    if priced and (usage.input_tokens is None or usage.output_tokens is None):
+        warnings = [*warnings, "the provider reported no token usage: cost unknown"]
+    return record.Outcome(status="succeeded", rendered=dict(rendered), output=result.output,
+                          error=None, input_tokens=usage.input_tokens,
+                          output_tokens=usage.output_tokens, latency_ms=latency_ms,
+                          cost_usd=cost, warnings=warnings)
+
+
+async def _check_url(ctx: AppContext, provider: str, url: str) -> None:
+    try:
+        await url_safety.resolve_checked(
+            url, allow_private=ctx.settings.allow_private_provider_urls)
+    except url_safety.UnsafeUrl as exc:
+        raise ValidationFailed(f"provider '{provider}': {exc.message}",
+                               loc=["body", "provider"]) from None
+

@@ -1,0 +1,118 @@
+"""The engine's two database moments, each one short transaction in the thread pool.
+
+1. :func:`load_target`: before the call, read the prompt version, the provider
+   (decrypting its key) and the model's price. Read-only; committed before the
+   provider is called, so no transaction (on SQLite: no lock) is ever held
+   while waiting for a provider.
+2. :func:`save`: after the call, insert the execution and its span record
+   together, succeeded or failed.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.exc import IntegrityError
+
+from scope_api import templating
+from scope_api.context import AppContext
+from scope_api.models import Execution, ExecutionSpan
+from scope_api.models.base import utcnow
+from scope_api.providers.catalog import Price, load_catalog
+from scope_api.providers.types import ProviderConfig
+from scope_api.services import prompts, providers, versions
+from scope_api.telemetry import SpanRecord
+
+
+@dataclass(frozen=True)
+class Target:
+    """What an execution needs from the database, read before the call."""
+
+    prompt_id: str
+    prompt: str
+    version: int
+    content: templating.Content
+    provider_id: str
+    provider: str
+    kind: str
+    #: The provider's own ``base_url`` (``None``: Scope chooses the URL).
+    custom_base_url: str | None
+    enabled_models: list[str]
+    config: ProviderConfig
+    price: Price | None
+
+
+def load_target(ctx: AppContext, *, tenant_id: str, prompt: str, version: int | None,
+                provider: str, model: str) -> Target:
+    """Prompt version (by number, or the published one if ``version`` is None), provider,
+    price. ``404`` for a missing prompt, version or provider."""
+    with ctx.database.unit_of_work(write=False) as session:
+        prompt_row = prompts.get(session, tenant_id=tenant_id, name=prompt)
+        if version is None:
+            version_row = versions.production(session, tenant_id=tenant_id, name=prompt)
+        else:
+            version_row = versions.get(session, prompt=prompt_row, number=version)
+        provider_row = providers.get(session, tenant_id=tenant_id, name=provider)
+        price = providers.price_for(session, provider=provider_row, model=model,
+                                    catalog=load_catalog())
+        config = providers.provider_config(provider_row, ctx.secrets,
+                                           simulator_url=ctx.simulator_url)
+        return Target(prompt_id=prompt_row.id, prompt=prompt_row.name,
+                      version=version_row.number, content=version_row.content,
+                      provider_id=provider_row.id, provider=provider_row.name,
+                      kind=provider_row.kind, custom_base_url=provider_row.base_url,
+                      enabled_models=list(provider_row.enabled_models), config=config,
+                      price=price)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened, for the record."""
+
+    status: str  # succeeded | failed
+    rendered: dict[str, Any]
+    output: str | None
+    error: dict[str, str] | None
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_ms: float
+    cost_usd: Decimal | None
+    warnings: list[str]
+
+
+def save(ctx: AppContext, *, execution_id: str, tenant_id: str, target: Target, model: str,
+         outcome: Outcome, span: SpanRecord, created_by: str | None) -> Execution:
+    """Insert the execution and its span record in one short write transaction."""
+    created_at: datetime = utcnow()
+    execution = Execution(
+        id=execution_id, tenant_id=tenant_id, prompt=target.prompt, prompt_id=target.prompt_id,
+        version=target.version, provider=target.provider, provider_id=target.provider_id,
+        model=model, status=outcome.status, rendered=outcome.rendered, output=outcome.output,
+        error=outcome.error, input_tokens=outcome.input_tokens,
+        output_tokens=outcome.output_tokens, latency_ms=outcome.latency_ms,
+        cost_usd=None if outcome.cost_usd is None else str(outcome.cost_usd),
+        warnings=list(outcome.warnings), trace_id=span.trace_id, span_id=span.span_id,
+        created_by=created_by, created_at=created_at)
+    span_row = ExecutionSpan(
+        trace_id=span.trace_id, span_id=span.span_id, tenant_id=tenant_id,
+        execution_id=execution_id, name=span.name[:256], start=span.start,
+        duration_ms=span.duration_ms, attributes=dict(span.attributes), status=span.status,
+        prompt=target.prompt, model=model)
+    try:
+        _insert(ctx, execution, span_row)
+    except IntegrityError:
+        # The prompt or provider was deleted during the call: keep the record (by
+        # name) without the links, as deleting them later would have done.
+        execution.prompt_id = execution.provider_id = None
+        _insert(ctx, execution, span_row)
+    return execution
+
+
+def _insert(ctx: AppContext, execution: Execution, span_row: ExecutionSpan) -> None:
+    with ctx.database.unit_of_work() as session:
+        session.add(execution)
+        session.flush()  # the execution first: the span row references it
+        session.add(span_row)
