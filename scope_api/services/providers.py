@@ -147,8 +147,16 @@ def provider_config(provider: Provider, box: SecretBox, *,
     base_url = provider.base_url or DEFAULT_BASE_URLS.get(provider.kind) or simulator_url
     if base_url is None:
         raise ValueError(f"provider '{provider.name}' has no URL to call")
-    return ProviderConfig(kind=provider.kind, base_url=base_url,
-                          api_key=api_key_of(provider, box), options=dict(provider.options))
+    try:
+        api_key = api_key_of(provider, box)
+    except DecryptionError:
+        # The master key that encrypted it is no longer configured (or the row was
+        # tampered with): the operator fixes it by setting the key again.
+        raise Conflict(f"the API key of provider '{provider.name}' cannot be decrypted "
+                       "with the configured master keys (SCOPE_MASTER_KEYS); set it again "
+                       f"with PATCH /providers/{provider.name}") from None
+    return ProviderConfig(kind=provider.kind, base_url=base_url, api_key=api_key,
+                          options=dict(provider.options))
 
 
 # --- models and prices -----------------------------------------------------------------

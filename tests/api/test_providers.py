@@ -577,3 +577,22 @@ async def test_viewers_read_and_only_admins_write(api: Api) -> None:
     assert [(p["name"], p["options"]) for p in listed] == [("sim", {})]
     sim = [m for m in await _models(api, admin) if m["model"] == "sim-gpt-mini"]
     assert sim[0]["price_source"] == "catalog"
+
+
+def test_a_key_that_no_configured_master_key_decrypts_is_a_clear_conflict() -> None:
+    """Losing the master key must not turn into a 500: the message says how to fix it."""
+    from scope_api.errors import Conflict
+    from scope_api.models import Provider
+    from scope_api.security.crypto import parse_master_key
+    from scope_api.services import providers as provider_service
+
+    old_box = SecretBox([parse_master_key(OLD_KEY)])
+    provider = Provider(id="p1", tenant_id="t1", name="openai-main", kind="openai",
+                        enabled_models=[], options={})
+    provider.api_key_ciphertext = old_box.encrypt(
+        "sk-test-0000", context=provider_service._context(provider))
+    assert provider_service.provider_config(provider, old_box).api_key == "sk-test-0000"
+
+    new_box = SecretBox([parse_master_key(NEW_KEY)])
+    with pytest.raises(Conflict, match=r"cannot be decrypted.*PATCH /providers/openai-main"):
+        provider_service.provider_config(provider, new_box)
