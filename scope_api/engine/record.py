@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scope_api import templating
 from scope_api.context import AppContext
+from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
 from scope_api.providers.catalog import Price, load_catalog
@@ -52,7 +53,11 @@ def load_target(ctx: AppContext, *, tenant_id: str, prompt: str, version: int | 
     with ctx.database.unit_of_work(write=False) as session:
         prompt_row = prompts.get(session, tenant_id=tenant_id, name=prompt)
         if version is None:
-            version_row = versions.production(session, tenant_id=tenant_id, name=prompt)
+            # Not versions.production(): it would read the prompt (and its tags) again.
+            published = versions.published(session, prompt=prompt_row)
+            if published is None:
+                raise NotFound(f"prompt '{prompt}' has no published version")
+            version_row = published
         else:
             version_row = versions.get(session, prompt=prompt_row, number=version)
         provider_row = providers.get(session, tenant_id=tenant_id, name=provider)
