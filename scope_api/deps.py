@@ -10,9 +10,11 @@ from sqlalchemy.orm import Session
 
 from scope_api.context import AppContext
 from scope_api.errors import Forbidden, Unauthenticated
+from scope_api.models import Prompt
 from scope_api.pagination import DEFAULT_LIMIT, MAX_LIMIT, PageRequest
 from scope_api.schemas.common import NAME_PATTERN
 from scope_api.security.principal import Principal
+from scope_api.services import prompts
 
 _READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -89,14 +91,11 @@ UserAdmin = Annotated[Principal, Depends(require("users:manage"))]
 
 
 def _lookup_prompt(request: Request, session: SessionDep, principal: PrincipalDep,
-                   name: PromptName) -> str:
+                   name: PromptName) -> Prompt:
     # Resolved as a dependency so a missing (or other tenant's) prompt is a 404
-    # before the request body is even validated.
-    from scope_api.services import prompts
-
-    prompts.get(session, tenant_id=principal.tenant_id, name=name,
-                lock=request.method not in _READ_METHODS)
-    return name
+    # before the request body is even validated; writes lock its row.
+    return prompts.get(session, tenant_id=principal.tenant_id, name=name,
+                       lock=request.method not in _READ_METHODS)
 
 
-ExistingPrompt = Annotated[str, Depends(_lookup_prompt)]
+ExistingPrompt = Annotated[Prompt, Depends(_lookup_prompt)]

@@ -36,7 +36,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("scope_api")
@@ -183,8 +183,7 @@ async def _database_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, IntegrityError) or _is_concurrency_failure(exc):
         return error_response(request, 409, "conflict",
                               "the request conflicted with a concurrent change; retry it")
-    if exc.connection_invalidated or "database is locked" in str(exc.orig) \
-            or exc.__class__.__name__ == "OperationalError":
+    if exc.connection_invalidated or isinstance(exc, OperationalError):
         log.warning("database unavailable in %s %s (request_id=%s): %s", request.method,
                     request.url.path, request_id_of(request), exc.__class__.__name__)
         return error_response(request, 503, "unavailable",

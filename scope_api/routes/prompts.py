@@ -46,23 +46,22 @@ def create_prompt(body: PromptCreate, principal: Writer, session: SessionDep) ->
 
 
 @router.get("/{name}", response_model=PromptOut, responses=error_responses(404))
-def get_prompt(principal: Reader, name: ExistingPrompt, session: SessionDep) -> PromptOut:
-    prompt = prompts.get(session, tenant_id=principal.tenant_id, name=name)
+def get_prompt(principal: Reader, prompt: ExistingPrompt, session: SessionDep) -> PromptOut:
     return prompt_out(prompts.view(session, prompt))
 
 
 @router.patch("/{name}", response_model=PromptOut, responses=error_responses(404, 413))
-def update_prompt(principal: Writer, name: ExistingPrompt, body: PromptUpdate,
+def update_prompt(principal: Writer, prompt: ExistingPrompt, body: PromptUpdate,
                   session: SessionDep) -> PromptOut:
-    prompt = prompts.update(session, tenant_id=principal.tenant_id, name=name,
+    prompt = prompts.update(session, tenant_id=principal.tenant_id, name=prompt.name,
                             description=body.description, tags=body.tags)
     return prompt_out(prompts.view(session, prompt))
 
 
 @router.delete("/{name}", status_code=204, responses=error_responses(404))
-def delete_prompt(principal: Writer, name: ExistingPrompt, session: SessionDep,
+def delete_prompt(principal: Writer, prompt: ExistingPrompt, session: SessionDep,
                   ctx: ContextDep) -> Response:
     """Delete a prompt with all its versions and promotion history."""
-    prompts.delete(session, tenant_id=principal.tenant_id, name=name,
+    prompts.delete(session, tenant_id=principal.tenant_id, name=prompt.name,
                    cache=ctx.production_cache)
     return Response(status_code=204)

@@ -30,7 +30,7 @@ from scope_api.schemas.prompts import (
     VersionOut,
     VersionStatus,
 )
-from scope_api.services import prompts, versions
+from scope_api.services import versions
 
 router = APIRouter(prefix="/prompts/{name}", tags=["versions"],
                    responses=error_responses(400, 401, 403, 404, 422))
@@ -75,74 +75,71 @@ async def production_version(principal: Reader, name: PromptName,
 
 
 @router.get("/versions", response_model=Page[VersionOut])
-def list_versions(principal: Reader, name: ExistingPrompt, session: SessionDep,
+def list_versions(principal: Reader, prompt: ExistingPrompt, session: SessionDep,
                   ctx: ContextDep, page: PageDep,
                   status: Annotated[VersionStatus | None, Query()] = None) -> Page[VersionOut]:
     """Versions, newest first, optionally only those with ``status``."""
-    prompt = prompts.get(session, tenant_id=principal.tenant_id, name=name)
     rows, cursor = versions.list_page(session, prompt=prompt,
                                       status=status.value if status else None,
                                       codec=ctx.cursors, page=page)
-    return Page(data=[version_out(name, v) for v in rows], next_cursor=cursor)
+    return Page(data=[version_out(prompt.name, v) for v in rows], next_cursor=cursor)
 
 
 @router.post("/versions", status_code=201, response_model=VersionOut,
              responses=error_responses(413))
-def create_version(principal: Writer, name: ExistingPrompt, body: VersionCreate,
+def create_version(principal: Writer, prompt: ExistingPrompt, body: VersionCreate,
                    session: SessionDep) -> VersionOut:
     """Add an immutable draft version numbered after the last one."""
     content = body.content if isinstance(body.content, str) \
         else [m.model_dump() for m in body.content]
-    version = versions.create(session, tenant_id=principal.tenant_id, name=name,
+    version = versions.create(session, tenant_id=principal.tenant_id, name=prompt.name,
                               content=content, metadata=body.metadata, message=body.message,
                               created_by=principal.subject)
-    return version_out(name, version)
+    return version_out(prompt.name, version)
 
 
 @router.get("/versions/{number}", response_model=VersionOut)
-def get_version(principal: Reader, name: ExistingPrompt, number: VersionNumber,
+def get_version(principal: Reader, prompt: ExistingPrompt, number: VersionNumber,
                 session: SessionDep) -> VersionOut:
-    prompt = prompts.get(session, tenant_id=principal.tenant_id, name=name)
-    return version_out(name, versions.get(session, prompt=prompt, number=number))
+    return version_out(prompt.name, versions.get(session, prompt=prompt, number=number))
 
 
 @router.post("/versions/{number}/promote", response_model=VersionOut,
              responses=error_responses(409, 413))
-def promote_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
+def promote_version(principal: Writer, prompt: ExistingPrompt, number: VersionNumber,
                     session: SessionDep, ctx: ContextDep,
                     body: PromoteRequest | None = None) -> VersionOut:
     """Publish this draft; the published version (if any) is archived; one history record."""
-    version = versions.promote(session, tenant_id=principal.tenant_id, name=name,
+    version = versions.promote(session, tenant_id=principal.tenant_id, name=prompt.name,
                                number=number, reason=body.reason if body else None,
                                actor=principal.subject, cache=ctx.production_cache)
-    return version_out(name, version)
+    return version_out(prompt.name, version)
 
 
 @router.post("/versions/{number}/archive", response_model=VersionOut,
              responses=error_responses(409, 413))
-def archive_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
+def archive_version(principal: Writer, prompt: ExistingPrompt, number: VersionNumber,
                     session: SessionDep, ctx: ContextDep) -> VersionOut:
     """Archive a draft or the published version (the prompt then has no production version)."""
-    version = versions.archive(session, tenant_id=principal.tenant_id, name=name,
+    version = versions.archive(session, tenant_id=principal.tenant_id, name=prompt.name,
                                number=number, cache=ctx.production_cache)
-    return version_out(name, version)
+    return version_out(prompt.name, version)
 
 
 @router.post("/versions/{number}/unarchive", response_model=VersionOut,
              responses=error_responses(409, 413))
-def unarchive_version(principal: Writer, name: ExistingPrompt, number: VersionNumber,
+def unarchive_version(principal: Writer, prompt: ExistingPrompt, number: VersionNumber,
                       session: SessionDep) -> VersionOut:
     """Return an archived version to draft, so it can be promoted again."""
-    version = versions.unarchive(session, tenant_id=principal.tenant_id, name=name,
+    version = versions.unarchive(session, tenant_id=principal.tenant_id, name=prompt.name,
                                  number=number)
-    return version_out(name, version)
+    return version_out(prompt.name, version)
 
 
 @router.get("/promotions", response_model=Page[PromotionOut])
-def list_promotions(principal: Reader, name: ExistingPrompt, session: SessionDep,
+def list_promotions(principal: Reader, prompt: ExistingPrompt, session: SessionDep,
                     ctx: ContextDep, page: PageDep) -> Page[PromotionOut]:
     """Promotion history, newest first."""
-    prompt = prompts.get(session, tenant_id=principal.tenant_id, name=name)
     rows, cursor = versions.promotions_page(session, prompt=prompt, codec=ctx.cursors,
                                             page=page)
     return Page(data=[_promotion_out(p) for p in rows], next_cursor=cursor)
