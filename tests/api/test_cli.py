@@ -118,3 +118,18 @@ def test_short_bootstrap_key_is_refused_with_one_clear_line(tmp_path: Path) -> N
     assert "32 characters" in message
     assert "too-short-secret" not in message  # never echo what may be a secret
     assert "Traceback" not in result.stderr
+
+
+def test_secrets_generate_key_prints_a_usable_master_key(tmp_path: Path) -> None:
+    from scope_api.security.crypto import SecretBox, parse_master_key
+
+    env = base_env(None, tmp_path / "data")
+    result = scope("secrets", "generate-key", "--kid", "k2027", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    spec = result.stdout.strip().splitlines()[-1]
+    assert spec.startswith("k2027:")
+    box = SecretBox([parse_master_key(spec)])
+    assert box.decrypt(box.encrypt("sk-x", context="c"), context="c") == "sk-x"
+    # Each run makes a new key.
+    again = scope("secrets", "generate-key", "--kid", "k2027", env=env, cwd=tmp_path)
+    assert again.stdout.strip().splitlines()[-1] != spec
