@@ -1,0 +1,89 @@
+# Generated from scope_lab/_async by scripts/gen_sync.py: do not edit.
+"""``AsyncScope``: the client for asyncio apps (``Scope`` is its blocking twin)."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import TracebackType
+
+import httpx
+from httpx_retries import Retry, RetryTransport
+
+from scope_lab._auth import ApiKeyAuth
+from scope_lab._backends import SyncBackend
+from scope_lab._cache import PromptCache
+from scope_lab._config import DEFAULT_TIMEOUT, default_retry, resolve
+from scope_lab._sync._api import API
+from scope_lab._sync.resources.admin import ApiKeys, Traces, Users
+from scope_lab._sync.resources.executions import Executions
+from scope_lab._sync.resources.prompts import Prompts
+from scope_lab._sync.resources.providers import Models, Providers
+from scope_lab._sync.resources.versions import Versions
+from scope_lab.models import Me
+
+
+class Scope:
+    """A connection to one Scope server, with its resources as attributes.
+
+    ``base_url`` and ``api_key`` default to ``SCOPE_BASE_URL`` and ``SCOPE_API_KEY``.
+    Pass ``http_client`` to bring your own ``httpx`` client (proxies, certificates,
+    event hooks); it is then used as is, so add a retry transport to it if you want
+    retries. ``snapshot`` is a file where fetched prompts are kept so an app can start
+    while Scope is down; ``clock`` (monotonic seconds) drives the prompt cache and
+    token renewal, so tests can move time.
+    """
+
+    def __init__(self, base_url: str | None = None, api_key: str | None = None, *,
+                 http_client: httpx.Client | None = None,
+                 timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+                 retry: Retry | None = None,
+                 snapshot: str | os.PathLike[str] | None = None,
+                 clock: Callable[[], float] = time.monotonic) -> None:
+        settings = resolve(base_url, api_key)
+        retry = retry or default_retry()
+        self._owns_http = http_client is None
+        self._http = http_client or httpx.Client(
+            transport=RetryTransport(transport=httpx.HTTPTransport(), retry=retry),
+            timeout=timeout, headers={"User-Agent": "scope-lab"})
+        auth = ApiKeyAuth(settings.api_key, settings.api_url, retry=retry, clock=clock)
+        self._api = API(self._http, settings.api_url, auth)
+        self._backend = SyncBackend()
+        self.base_url = settings.base_url
+        cache = PromptCache(clock=clock, snapshot=Path(snapshot) if snapshot else None)
+        self.prompts = Prompts(self._api, cache, self._backend)
+        self.versions = Versions(self._api)
+        self.providers = Providers(self._api)
+        self.models = Models(self._api)
+        self.executions = Executions(self._api)
+        self.traces = Traces(self._api)
+        self.api_keys = ApiKeys(self._api)
+        self.users = Users(self._api)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r})"
+
+    def me(self) -> Me:
+        """Who this client is: tenant, role and permissions of its API key."""
+        return Me.model_validate(self._api.json("GET", "/me"))
+
+    def health(self) -> dict[str, str]:
+        """The server's health (``{"status": "ok", "database": "ok"}``); no credentials needed."""
+        response = self._http.get(f"{self._api.api_url}/health")
+        body: dict[str, str] = response.json()
+        return body
+
+    def close(self) -> None:
+        """Close the connections this client opened (not a client you passed in)."""
+        self._backend.drain()
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Scope:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()

@@ -1,0 +1,20 @@
+# Generated from scope_lab/_async by scripts/gen_sync.py: do not edit.
+"""What every resource shares: the request helper."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+from scope_lab._sync._api import API
+
+
+class Resource:
+    """A group of related API calls."""
+
+    def __init__(self, api: API) -> None:
+        self._api = api
+
+
+def segment(value: str) -> str:
+    """A path segment, escaped so that a name can never change the path."""
+    return quote(value, safe="")
