@@ -142,6 +142,11 @@ def test_execute_on_the_simulator_and_read_executions_and_traces(scope: Scope) -
     assert execution.cost_usd is not None
     assert scope.executions.retrieve(execution.id) == execution
     assert [e.id for e in scope.executions.list(prompt=name)] == [execution.id]
+    frame = scope.executions.to_dataframe(prompt=name)
+    assert len(frame) == 1
+    row = frame.iloc[0]
+    assert (row["id"], row["model"], row["status"]) == (execution.id, model, "succeeded")
+    assert row["cost_usd"] == pytest.approx(execution.cost_usd)
     spans = scope.traces.retrieve(execution.trace_id)
     assert [s.span_id for s in spans] == [execution.span_id]
     assert any(s.trace_id == execution.trace_id for s in scope.traces.list(prompt=name))
