@@ -24,7 +24,7 @@ async def test_the_simulator_lives_and_dies_with_the_app(tmp_path: Path) -> None
             url = app.state.context.simulator_url
             assert url.startswith("http://127.0.0.1:")
             calls = await client.get(f"{url}/_simulator/calls", params={"key": "k"})
-            assert calls.json() == {"key": "k", "calls": 0, "in_flight": 0}
+            assert calls.json() == {"key": "k", "calls": 0, "in_flight": 0, "answered": 0}
             # A request the simulator holds for 30 s must not hold the app's shutdown.
             held = asyncio.ensure_future(held_client.post(
                 f"{url}/v1/chat/completions", headers={"authorization": "Bearer x",

@@ -406,7 +406,7 @@ async def test_timeout_fault_holds_the_call_until_the_client_gives_up(
         if calls["in_flight"] == 0:
             break
         await asyncio.sleep(0.02)  # polling the simulator's own count
-    assert calls == {"key": simulator_key, "calls": 1, "in_flight": 0}
+    assert calls == {"key": simulator_key, "calls": 1, "in_flight": 0, "answered": 0}
 
 
 async def test_timeout_delay_and_latency_are_settable_per_request(
@@ -433,7 +433,8 @@ async def test_fail_times_fails_only_the_first_calls_of_a_key(
     statuses = [(await call(sim, wire, **headers)).status_code for _ in range(4)]
     assert statuses == [503, 503, 200, 200]
     counted = await sim.get("/_simulator/calls", params={"key": simulator_key})
-    assert counted.json() == {"key": simulator_key, "calls": 4, "in_flight": 0}
+    assert counted.json() == {"key": simulator_key, "calls": 4, "in_flight": 0,
+                              "answered": 2}
     other_key = (await call(sim, wire, **{**headers, "x_simulator_key": simulator_key + "-b"}))
     assert other_key.status_code == 503  # each key counts on its own
     reset = await sim.post("/_simulator/reset", params={"key": simulator_key})
@@ -576,3 +577,22 @@ def test_scope_simulate_starts_and_answers(tmp_path: Path) -> None:
     assert process.returncode in (0, -signal.SIGTERM), output  # uvicorn re-raises SIGTERM
     assert f"at http://127.0.0.1:{port}" in output
     assert "Traceback" not in output
+
+
+async def test_a_fault_rate_mixes_faults_into_a_share_of_calls(
+        sim: httpx.AsyncClient, simulator_key: str) -> None:
+    wire = WIRES["openai"]
+    headers = {"x_simulator_fault_rate": "429=0.2,503=0.1", "x_simulator_key": simulator_key,
+               "x_simulator_retry_after": "0"}
+    statuses = [(await call(sim, wire, **headers)).status_code for _ in range(300)]
+    assert 40 <= statuses.count(429) <= 80  # 20% of 300, give or take
+    assert 15 <= statuses.count(503) <= 45
+    assert statuses.count(200) + statuses.count(429) + statuses.count(503) == 300
+    counted = (await sim.get("/_simulator/calls", params={"key": simulator_key})).json()
+    assert counted["answered"] == statuses.count(200)
+    # The same key and call numbers give the same mix: a rerun is comparable.
+    await sim.post("/_simulator/reset", params={"key": simulator_key})
+    again = [(await call(sim, wire, **headers)).status_code for _ in range(300)]
+    assert again == statuses
+    bad = await call(sim, wire, x_simulator_fault_rate="429=2")
+    assert bad.status_code == 400

@@ -4,7 +4,8 @@
 - ``POST /openai/deployments/{deployment}/chat/completions?api-version=…``: Azure OpenAI
 - ``POST /v1/messages``: Anthropic Messages
 - ``POST /v1beta/models/{model}:generateContent`` (and ``/v1/…``): Gemini
-- ``GET /_simulator/calls?key=K``: ``{"key", "calls", "in_flight"}`` for that key
+- ``GET /_simulator/calls?key=K``: ``{"key", "calls", "in_flight", "answered"}`` for
+  that key
 - ``POST /_simulator/reset[?key=K]``: forget the call counts (``204``)
 
 Every completion request goes through the same steps: count the call under
@@ -87,11 +88,13 @@ async def _complete(fmt: WireFormat, request: Request) -> Response:
         except InvalidRequest as exc:
             return fmt.error(Failure.INVALID_REQUEST, exc.message, param=exc.param,
                              code=exc.code)
-        result = answer(prompt, seed=state.seed, empty=fault == "empty")
+        result = answer(prompt, seed=state.seed, empty=fault == "empty", judge=options.judge)
         payload = fmt.render(prompt, result, usage=fault != "no-usage", request=request)
         text = json.dumps(payload, ensure_ascii=False)
         if fault == "malformed":
             text = text[:len(text) // 2]
+        else:
+            state.ledger.answered(key)
         return Response(text, media_type="application/json")
     finally:
         state.ledger.leave(key)
@@ -120,8 +123,9 @@ def _endpoint(fmt: WireFormat) -> Callable[[Request], Awaitable[Response]]:
 
 async def _calls(request: Request) -> Response:
     key = request.query_params.get("key", "")
-    calls, in_flight = _state(request).ledger.snapshot(key)
-    return JSONResponse({"key": key, "calls": calls, "in_flight": in_flight})
+    calls, in_flight, answered = _state(request).ledger.snapshot(key)
+    return JSONResponse({"key": key, "calls": calls, "in_flight": in_flight,
+                         "answered": answered})
 
 
 async def _reset(request: Request) -> Response:

@@ -5,8 +5,8 @@ turns a prompt into an :class:`Answer`. Nothing here knows about HTTP.
 
 Determinism
     The answer is a pure function of ``(seed, model, system, turns, non-text
-    parts, temperature, top_p, json_mode)``: the same request body always gives the
-    same text and token counts. ``max_tokens`` and stop sequences are *not*
+    parts, temperature, top_p, json_mode)`` and the judge option: the same request
+    always gives the same text and token counts. ``max_tokens`` and stop sequences are *not*
     part of that fingerprint, so they cut the very same answer: a truncated or
     stopped answer is always a prefix of the unconstrained one.
 
@@ -16,6 +16,11 @@ The answer
     chosen from a fixed vocabulary by a SHA-256 stream of the fingerprint, in
     sentences of 4 to 9 words. In JSON mode the answer is the JSON object
     ``{"answer": <that text>, "confidence": <0.00..1.00>}``.
+
+Judge answers (``x-simulator-answer: judge``, see ``faults``)
+    In any mode the answer is ``{"reasoning": <that text>, "score": <0.00..1.00>}``,
+    the verdict an ``llm_judge`` scorer parses, so a run can be judged by the
+    simulator end to end. The score is drawn like ``confidence``.
 
 Token counting (a plausible stand-in for a BPE tokenizer)
     The text is split into pieces: runs of word characters (``\\w+``) and single
@@ -131,7 +136,7 @@ def _echo(prompt: Prompt) -> str:
     return echo if echo[-1] in ".!?…" else echo + "."
 
 
-def full_text(prompt: Prompt, seed: int) -> str:
+def full_text(prompt: Prompt, seed: int, *, judge: bool = False) -> str:
     """The whole answer before ``max_tokens`` and stop sequences are applied."""
     stream = _byte_stream(fingerprint(prompt, seed))
     filler_words = 8 + next(stream) % 25
@@ -143,6 +148,9 @@ def full_text(prompt: Prompt, seed: int) -> str:
         sentences.append(" ".join(words).capitalize() + ".")
         remaining -= length
     text = f"Simulated answer to: {_echo(prompt)} {' '.join(sentences)}"
+    if judge:
+        score = round(next(stream) / 255, 2)
+        return json.dumps({"reasoning": text, "score": score}, ensure_ascii=False)
     if prompt.json_mode:
         confidence = round(next(stream) / 255, 2)
         return json.dumps({"answer": text, "confidence": confidence}, ensure_ascii=False)
@@ -159,12 +167,14 @@ def _truncate(text: str, limit: int) -> tuple[str, bool]:
     return text, False
 
 
-def answer(prompt: Prompt, *, seed: int = 0, empty: bool = False) -> Answer:
-    """The deterministic answer to ``prompt`` (``empty``: the model says nothing)."""
+def answer(prompt: Prompt, *, seed: int = 0, empty: bool = False,
+           judge: bool = False) -> Answer:
+    """The deterministic answer to ``prompt`` (``empty``: the model says nothing;
+    ``judge``: it answers as an LLM judge)."""
     prompt_tokens = input_tokens(prompt)
     if empty:
         return Answer("", "end", None, prompt_tokens, 0)
-    text = full_text(prompt, seed)
+    text = full_text(prompt, seed, judge=judge)
     finish: Finish = "end"
     stop_sequence: str | None = None
     hits = [(text.find(stop), stop) for stop in prompt.stop if stop and stop in text]
