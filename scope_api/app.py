@@ -3,14 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
-import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
@@ -18,6 +15,8 @@ from scope_api import __version__
 from scope_api.config import Settings, get_settings
 from scope_api.context import AppContext
 from scope_api.db import Database, build_engine
+from scope_api.engine.http import provider_http_client
+from scope_api.engine.runs.worker import RunWorker
 from scope_api.engine.simulator_server import InProcessSimulator
 from scope_api.errors import install_error_handlers
 from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
@@ -28,9 +27,11 @@ from scope_api.routes import (
     api_keys,
     auth,
     executions,
+    golden_sets,
     health,
     prompts,
     providers,
+    runs,
     traces,
     users,
     versions,
@@ -67,20 +68,6 @@ def build_context(settings: Settings) -> AppContext:
                       secrets=SecretBox.from_settings(settings), telemetry=Telemetry(settings))
 
 
-@functools.cache
-def _tls_context() -> ssl.SSLContext:
-    # Loading the CA bundle takes ~20 ms: once per process, not per app.
-    return httpx.create_ssl_context()
-
-
-def provider_http_client() -> httpx.AsyncClient:
-    """The client every provider call shares (per-call timeouts come from the adapters)."""
-    return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
-                             verify=_tls_context(),
-                             limits=httpx.Limits(max_connections=256,
-                                                 max_keepalive_connections=64))
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Build the app; the database and keys are opened by the lifespan, not here."""
     resolved = settings or get_settings()
@@ -92,10 +79,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         listener = NotifyListener.start_if_postgres(context)
         simulator = InProcessSimulator()
         context.http = provider_http_client()
+        worker = context.run_worker = RunWorker(context)
         try:
             context.simulator_url = await simulator.start()
+            worker.start()
             yield
         finally:
+            await worker.stop()  # before the HTTP client: its calls are cancelled first
             await context.http.aclose()  # first: the simulator then has no idle connections
             await simulator.stop()
             await asyncio.to_thread(context.telemetry.shutdown)  # flushes queued spans
@@ -109,9 +99,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     # versions first: routes match in order, and its production fetch is the hot path.
     for module in (versions, prompts, auth, api_keys, users, providers, executions, traces,
-                   health):
+                   golden_sets, runs, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.jwks_router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes,
+                       overrides=[(API_PREFIX + golden_sets.UPLOAD_PATH_PATTERN,
+                                   resolved.golden_set_max_body_bytes)])
     app.add_middleware(RequestIdMiddleware)
     return app

@@ -44,6 +44,31 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     """Request bodies above this size get ``413 payload_too_large``."""
 
+    # Golden-set uploads: bulk item uploads are large by nature, so that one route has
+    # its own body limit; the counts are checked after decoding (422 naming the limit).
+    golden_set_max_body_bytes: int = Field(default=64 * 1024 * 1024, ge=1024)
+    """Body limit of ``POST /golden-sets/{name}/items`` (instead of ``max_body_bytes``)."""
+    golden_set_max_items_per_request: int = Field(default=100_000, ge=1)
+    golden_set_max_items: int = Field(default=1_000_000, ge=1)
+    """Items one golden set may hold."""
+    golden_set_max_item_bytes: int = Field(default=64 * 1024, ge=256)
+    """Largest item, measured as its JSON encoding (variables, expected and metadata)."""
+
+    run_lease_s: float = Field(default=30.0, ge=1)
+    """How long a claimed run cell stays reserved without renewal; the worker renews it
+    every third of this while the call is in flight. After a crash, another worker
+    (or this one, restarted) resumes the cell once the lease has run out."""
+    run_poll_s: float = Field(default=1.0, gt=0)
+    """How often an idle run worker looks for cells (creating a run wakes it at once)."""
+    run_max_in_flight: int = Field(default=128, ge=1)
+    """Cells one server process executes at once, across all runs."""
+    run_provider_concurrency: int = Field(default=64, ge=1)
+    """Concurrent calls to one provider per process, at most; lowered on 429s."""
+    run_provider_max_attempts: int = Field(default=8, ge=1, le=20)
+    """Provider calls per run cell at most (the first and retries on 429, 5xx, connection
+    errors). Higher than for a single execution: nobody is waiting on one cell, and a
+    cell that fails on a transient error spoils the comparison."""
+
     production_cache_ttl_s: float = Field(default=300.0, ge=0)
     """Upper bound on how long a replica serves a cached production version.
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import httpx
 
@@ -12,7 +13,11 @@ from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
 from scope_api.security.crypto import SecretBox
 from scope_api.security.tokens import TokenService
+from scope_api.services.run_summary import LiveSummaries
 from scope_api.telemetry import Telemetry
+
+if TYPE_CHECKING:
+    from scope_api.engine.runs.worker import RunWorker
 
 
 @dataclass
@@ -30,3 +35,7 @@ class AppContext:
     """The one HTTP client for provider calls; opened and closed by the lifespan."""
     simulator_url: str | None = None
     """Base URL of the in-process provider simulator (``engine.simulator_server``)."""
+    run_worker: RunWorker | None = None
+    """Executes golden-set run cells in the background (``engine.runs``)."""
+    run_summaries: LiveSummaries = field(default_factory=LiveSummaries)
+    """Recent summaries of runs still going on (``GET /runs/{id}`` is polled)."""

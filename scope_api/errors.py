@@ -13,6 +13,7 @@ The tree::
     ├── NotFound (404 not_found)
     ├── Conflict (409 conflict)
     ├── PayloadTooLarge (413 payload_too_large)
+    ├── UnsupportedMediaType (415 unsupported_media_type)
     ├── ValidationFailed (422 validation_error)
     ├── RateLimited (429 rate_limited)
     └── ProviderFailed (502 provider_error)
@@ -88,6 +89,11 @@ class Conflict(ScopeError):
 class PayloadTooLarge(ScopeError):
     status_code = 413
     code = "payload_too_large"
+
+
+class UnsupportedMediaType(ScopeError):
+    status_code = 415
+    code = "unsupported_media_type"
 
 
 class ValidationFailed(ScopeError):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import re
 import uuid
+from collections.abc import Sequence
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -47,25 +48,37 @@ class BodySizeLimitMiddleware:
     """Answer ``413 payload_too_large`` for bodies over ``max_bytes``.
 
     A declared ``Content-Length`` is checked before reading anything; a chunked
-    body is read up to the limit and then replayed to the app.
+    body is read up to the limit and then replayed to the app. ``overrides`` are
+    ``(path regex, max_bytes)`` pairs for the few routes that take large bodies by
+    design (bulk uploads); the first full match wins.
     """
 
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_bytes: int,
+                 overrides: Sequence[tuple[str, int]] = ()) -> None:
         self.app = app
         self.max_bytes = max_bytes
+        self.overrides = [(re.compile(pattern), limit) for pattern, limit in overrides]
+
+    def limit_for(self, path: str) -> int:
+        """The body limit of ``path``."""
+        for pattern, limit in self.overrides:
+            if pattern.fullmatch(path):
+                return limit
+        return self.max_bytes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
             await self.app(scope, receive, send)
             return
+        max_bytes = self.limit_for(scope["path"])
         length = None
         for name, value in scope["headers"]:
             if name == b"content-length":
                 length = int(value) if value.isdigit() else None
                 break
         if length is not None:
-            if length > self.max_bytes:
-                await self._reject(scope, send)
+            if length > max_bytes:
+                await self._reject(scope, send, max_bytes)
                 return
             await self.app(scope, receive, send)
             return
@@ -77,8 +90,8 @@ class BodySizeLimitMiddleware:
                 break
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
-                await self._reject(scope, send)
+            if size > max_bytes:
+                await self._reject(scope, send, max_bytes)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -94,12 +107,12 @@ class BodySizeLimitMiddleware:
 
         await self.app(scope, replay, send)
 
-    async def _reject(self, scope: Scope, send: Send) -> None:
+    async def _reject(self, scope: Scope, send: Send, max_bytes: int) -> None:
         request_id = scope.get("state", {}).get("request_id", "")
         body = json.dumps({"error": {
             "code": "payload_too_large",
-            "message": f"request body is larger than {self.max_bytes} bytes",
-            "details": {"max_bytes": self.max_bytes}, "request_id": request_id}}).encode()
+            "message": f"request body is larger than {max_bytes} bytes",
+            "details": {"max_bytes": max_bytes}, "request_id": request_id}}).encode()
         await send({"type": "http.response.start", "status": 413,
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode()),

@@ -163,6 +163,13 @@ def _resolve(target: Target) -> list[IPAddress]:
     return addresses
 
 
+def _literal(host: str) -> IPAddress | None:
+    try:
+        return ipaddress.ip_address(host.strip("[]").split("%", 1)[0])
+    except ValueError:
+        return None
+
+
 def _judge(target: Target, addresses: list[IPAddress], allow_private: bool) -> None:
     for address in addresses:
         verdict = classify(address)
@@ -188,6 +195,10 @@ async def resolve_checked(url: str, *, allow_private: bool,
     module docstring on DNS rebinding) and can connect to the returned addresses.
     """
     target = parse(url)  # cheap refusals first, with no thread and no DNS
+    literal = _literal(target.host)
+    if literal is not None:  # an IP address resolves to itself: no thread, no DNS
+        _judge(target, [literal], allow_private)
+        return [literal]
     try:
         addresses = await asyncio.wait_for(asyncio.to_thread(_resolve, target), timeout_s)
     except TimeoutError:

@@ -135,6 +135,8 @@ def _body(endpoint: Endpoint) -> Any:
         ("POST", f"{V1}/executions"): {
             "prompt": _EXEC_PROMPT, "label": "production", "provider": _EXEC_PROVIDER,
             "model": "sim-gpt-mini", "variables": {"who": "matrix"}},
+        ("POST", f"{V1}/golden-sets"): {"name": unique_name("matrix")},
+        ("POST", f"{V1}/golden-sets/{{name}}/items"): [{"variables": {"who": "matrix"}}],
     }
     return bodies.get((endpoint.method, endpoint.path))
 
@@ -160,6 +162,9 @@ KNOWN = {
     ("POST", f"{V1}/executions"), ("GET", f"{V1}/executions"),
     ("GET", f"{V1}/executions/{{id}}"), ("GET", f"{V1}/traces"),
     ("GET", f"{V1}/traces/{{trace_id}}"),
+    ("GET", f"{V1}/golden-sets"), ("POST", f"{V1}/golden-sets"),
+    ("GET", f"{V1}/golden-sets/{{name}}"), ("DELETE", f"{V1}/golden-sets/{{name}}"),
+    ("GET", f"{V1}/golden-sets/{{name}}/items"), ("POST", f"{V1}/golden-sets/{{name}}/items"),
 }
 
 #: The prompt and provider ``POST /executions`` runs (made by ``_execution_target``).
@@ -211,6 +216,14 @@ async def _path_params(api: Api, admin: dict[str, str], endpoint: Endpoint) -> d
                 Endpoint("POST", f"{V1}/executions", frozenset(), True)))
             assert executed.status_code == 201, executed.text
             params.update(id=executed.json()["id"], trace_id=executed.json()["trace_id"])
+    if endpoint.path.startswith(f"{V1}/golden-sets/{{name}}"):  # a set with one item
+        params["name"] = unique_name("matrix")
+        created = await api.client.post(f"{V1}/golden-sets", headers=admin,
+                                        json={"name": params["name"]})
+        assert created.status_code == 201, created.text
+        filled = await api.client.post(f"{V1}/golden-sets/{params['name']}/items",
+                                       headers=admin, json=[{"variables": {"who": "x"}}])
+        assert filled.status_code == 201, filled.text
     for name in _placeholders(endpoint.path):
         params.setdefault(name, "missing")  # a route this file does not know yet
     return params

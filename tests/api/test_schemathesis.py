@@ -46,6 +46,9 @@ def _settings(path: Path) -> Settings:
                     jwt_keys=[JWT_KEY])
 
 
+# Golden-set uploads also take JSON Lines, documented as text: send it as text.
+schemathesis.serializer.alias(["application/x-ndjson", "application/jsonl"], "text/plain")
+
 # The schema is read from an app that is never started: building the OpenAPI
 # document needs no database. Requests go to the started app of the fixture.
 schema = schemathesis.openapi.from_dict(

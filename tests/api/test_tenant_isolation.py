@@ -10,6 +10,7 @@ it cannot be skipped by accident.
 
 from __future__ import annotations
 
+import asyncio
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,8 @@ class TenantB:
     provider: str
     execution_id: str
     trace_id: str
+    golden_set: str
+    run_id: str
 
 
 async def _make_tenant_b(api: Api) -> TenantB:
@@ -54,9 +57,27 @@ async def _make_tenant_b(api: Api) -> TenantB:
         "prompt": prompt, "label": "production", "provider": "b-sim", "model": "sim-gpt-mini",
         "variables": {"hi": "hello"}})
     assert execution.status_code == 201, execution.text
+    golden_set = await api.client.post(f"{V1}/golden-sets", headers=headers,
+                                       json={"name": "b-set", "description": "B's set"})
+    assert golden_set.status_code == 201, golden_set.text
+    items = await api.client.post(f"{V1}/golden-sets/b-set/items", headers=headers,
+                                  json=[{"variables": {"hi": "there"}, "expected": "B"}])
+    assert items.status_code == 201, items.text
+    run = await api.client.post(f"{V1}/golden-sets/b-set/runs", headers=headers, json={
+        "prompt": prompt, "versions": [1], "targets": [{"provider": "b-sim",
+                                                         "model": "sim-gpt-mini"}]})
+    assert run.status_code == 202, run.text
+    run_id = run.json()["id"]
+    for _ in range(200):  # B's run ends (in the app's worker) before A probes it
+        status = (await api.client.get(f"{V1}/runs/{run_id}", headers=headers)).json()
+        if status["status"] == "succeeded":
+            break
+        await asyncio.sleep(0.05)
+    assert status["status"] == "succeeded", status
     return TenantB(headers=headers, prompt=prompt, key_id=key.json()["id"],
                    user_id=user.json()["id"], provider="b-sim",
-                   execution_id=execution.json()["id"], trace_id=execution.json()["trace_id"])
+                   execution_id=execution.json()["id"], trace_id=execution.json()["trace_id"],
+                   golden_set="b-set", run_id=run_id)
 
 
 def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
@@ -71,6 +92,8 @@ def _param_values(b: TenantB) -> dict[tuple[str, str], str]:
         ("models", "model"): "sim-gpt-mini",
         ("executions", "id"): b.execution_id,
         ("traces", "trace_id"): b.trace_id,
+        ("golden-sets", "name"): b.golden_set,
+        ("runs", "id"): b.run_id,
     }
 
 
@@ -127,7 +150,17 @@ async def _snapshot(api: Api, b: TenantB) -> dict[str, Any]:
     execution = (await api.client.get(f"{V1}/executions/{b.execution_id}",
                                       headers=b.headers)).json()
     spans = (await api.client.get(f"{V1}/traces/{b.trace_id}", headers=b.headers)).json()
+    golden_set = (await api.client.get(f"{V1}/golden-sets/{b.golden_set}",
+                                       headers=b.headers)).json()
+    golden_items = (await api.client.get(f"{V1}/golden-sets/{b.golden_set}/items",
+                                         headers=b.headers)).json()
+    run = (await api.client.get(f"{V1}/runs/{b.run_id}", headers=b.headers)).json()
+    results = (await api.client.get(f"{V1}/runs/{b.run_id}/results", headers=b.headers)).json()
     return {
+        "run": {k: run.get(k) for k in ("status", "progress", "summary", "finished_at")},
+        "results": results,
+        "golden_set": golden_set,
+        "golden_items": golden_items,
         "execution": execution,
         "spans": spans,
         "provider": {k: provider.get(k) for k in ("kind", "options", "enabled_models",
@@ -199,7 +232,10 @@ async def test_other_tenants_resources_are_invisible_on_every_route(api: Api) ->
                      f"DELETE {V1}/providers/{{name}}",
                      f"PUT {V1}/models/{{provider}}/{{model:path}}/price",
                      f"DELETE {V1}/models/{{provider}}/{{model:path}}/price",
-                     f"GET {V1}/executions/{{id}}", f"GET {V1}/traces/{{trace_id}}"):
+                     f"GET {V1}/executions/{{id}}", f"GET {V1}/traces/{{trace_id}}",
+                     f"GET {V1}/golden-sets/{{name}}", f"DELETE {V1}/golden-sets/{{name}}",
+                     f"GET {V1}/golden-sets/{{name}}/items",
+                     f"POST {V1}/golden-sets/{{name}}/items"):
         assert expected in exercised, f"{expected} was not exercised: {exercised}"
 
     after = await _snapshot(api, b)

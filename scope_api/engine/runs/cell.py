@@ -1,0 +1,225 @@
+"""Executing one cell: render the item, call the target (or reuse a cached answer), score.
+
+The provider call is the same as ``POST /executions`` makes (adapter, retries,
+span, catalog price) and is recorded as an execution too, so run cells appear in
+``/executions``, ``/traces`` and the OTLP export like any other call.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import httpx
+from sqlalchemy import select
+
+from scope_api import templating
+from scope_api.context import AppContext
+from scope_api.engine import record, requests
+from scope_api.engine.runs import store
+from scope_api.engine.runs.limiter import AdaptiveLimit
+from scope_api.errors import ScopeError
+from scope_api.models import Run, Tenant
+from scope_api.models.base import new_id, utcnow
+from scope_api.providers import url_safety
+from scope_api.providers.catalog import cost_usd
+from scope_api.providers.retry import call_with_retries
+from scope_api.providers.types import CompletionRequest, CompletionResult, ProviderError
+from scope_api.schemas.executions import ExecutionParameters
+from scope_api.scorers import Score, judge, parse_scorers, score, scorer_name
+from scope_api.telemetry import ExecutionInfo
+
+
+@dataclass
+class RunPlan:
+    """What every cell of one run shares, read once per run by each worker."""
+
+    run_id: str
+    tenant_id: str
+    tenant: str
+    prompt: str
+    concurrency: int
+    parameters: ExecutionParameters
+    scorers: list[Any]
+    use_cache: bool
+    targets: dict[tuple[int, str, str], record.Target] = field(default_factory=dict)
+
+
+def load_plan(ctx: AppContext, run_id: str) -> RunPlan:
+    """The run's settings and, per (version, provider, model), its loaded target."""
+    with ctx.database.unit_of_work(write=False) as session:
+        run = session.get(Run, run_id)
+        assert run is not None
+        tenant = session.scalar(select(Tenant.name).where(Tenant.id == run.tenant_id)) or ""
+        plan = RunPlan(run_id=run.id, tenant_id=run.tenant_id, tenant=tenant,
+                       prompt=run.prompt, concurrency=run.concurrency,
+                       parameters=ExecutionParameters(**run.parameters),
+                       scorers=parse_scorers(run.scorers), use_cache=run.use_cache)
+        versions, targets = list(run.versions), list(run.targets)
+    for version in versions:
+        for target in targets:
+            plan.targets[(version, target["provider"], target["model"])] = record.load_target(
+                ctx, tenant_id=plan.tenant_id, prompt=plan.prompt, version=version,
+                provider=target["provider"], model=target["model"])
+    return plan
+
+
+@dataclass(frozen=True)
+class Prepared:
+    request: CompletionRequest
+    rendered: templating.Content
+    target: record.Target
+    config: Any
+    adapter: Any
+
+
+def prepare(plan: RunPlan, cell: store.Claimed) -> Prepared:
+    """Render and build the request; raises :class:`ScopeError` for a cell that cannot run."""
+    target = plan.targets[(cell.version, cell.provider, cell.model)]
+    if cell.variables is None:
+        raise ScopeError("the item was deleted (its golden set is gone)")
+    rendered = requests.render(target.content, cell.variables)
+    adapter = requests.choose_adapter(kind=target.kind, provider=target.provider,
+                                      model=cell.model, enabled_models=target.enabled_models)
+    parameters = requests.parameters_of(plan.parameters)
+    request = requests.completion_request(cell.model, rendered, parameters, adapter,
+                                          provider=target.provider)
+    config = requests.simulator_config(target.config) if target.kind == "simulator" \
+        else target.config
+    return Prepared(request, rendered, target, config, adapter)
+
+
+def cache_key(prepared: Prepared) -> str:
+    """What was asked, exactly: the provider, model, rendered messages and parameters."""
+    payload = [prepared.target.provider, prepared.request.model, prepared.rendered,
+               requests.parameters_record(prepared.request.parameters)]
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, ensure_ascii=False)
+                          .encode()).hexdigest()
+
+
+async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Prepared,
+               limit: AdaptiveLimit, *, client: httpx.AsyncClient) -> store.CellOutcome:
+    """Call the target once (with the usual retries); the outcome with its execution record."""
+    target, settings = prepared.target, ctx.settings
+    if target.kind != "simulator" and target.custom_base_url is not None:
+        await url_safety.resolve_checked(
+            target.custom_base_url, allow_private=settings.allow_private_provider_urls)
+
+    async def attempt() -> CompletionResult:
+        async with limit.slot():
+            try:
+                result: CompletionResult = await prepared.adapter.complete(
+                    prepared.request, config=prepared.config, client=client)
+            except ProviderError as exc:
+                if exc.status == 429:
+                    limit.throttled(exc.retry_after_s)
+                raise
+        limit.succeeded()
+        return result
+
+    execution_id = new_id()
+    info = ExecutionInfo(execution_id=execution_id, tenant=plan.tenant,
+                         prompt_name=target.prompt, prompt_version=target.version,
+                         provider_name=target.provider, provider_kind=target.kind,
+                         request=prepared.request, base_url=prepared.config.base_url)
+    result: CompletionResult | None = None
+    failure: ProviderError | None = None
+    cost: Decimal | None = None
+    with ctx.telemetry.execution_span(info) as span:
+        started = time.perf_counter()
+        try:
+            result = await call_with_retries(
+                attempt, max_attempts=settings.run_provider_max_attempts,
+                base_delay_s=settings.provider_retry_base_delay_s,
+                max_delay_s=settings.provider_retry_max_delay_s)
+        except ProviderError as exc:
+            failure = exc
+            span.fail(exc)
+        latency_ms = (time.perf_counter() - started) * 1000
+        if result is not None:
+            cost = cost_usd(result.usage.input_tokens, result.usage.output_tokens,
+                            target.price)
+            span.succeed(result, cost_usd=None if cost is None else float(cost))
+    rendered = {"content": prepared.rendered,
+                "parameters": requests.parameters_record(prepared.request.parameters)}
+    error = None if failure is None else {"code": failure.code, "message": failure.message}
+    status = "failed" if failure else "succeeded"
+    usage = result.usage if result is not None else None
+    output = None if result is None else result.output
+    input_tokens = usage.input_tokens if usage else None
+    output_tokens = usage.output_tokens if usage else None
+    execution: dict[str, Any] = {
+        "id": execution_id, "tenant_id": plan.tenant_id, "prompt": target.prompt,
+        "prompt_id": target.prompt_id, "version": target.version,
+        "provider": target.provider, "provider_id": target.provider_id, "model": cell.model,
+        "status": status, "rendered": rendered,
+        "output": output, "error": error, "input_tokens": input_tokens,
+        "output_tokens": output_tokens, "latency_ms": latency_ms,
+        "cost_usd": None if cost is None else str(cost), "warnings": [],
+        "trace_id": span.record.trace_id, "span_id": span.record.span_id,
+        "created_by": f"run:{plan.run_id}", "created_at": utcnow()}
+    span_row = {
+        "trace_id": span.record.trace_id, "span_id": span.record.span_id,
+        "tenant_id": plan.tenant_id, "execution_id": execution_id,
+        "name": span.record.name[:256], "start": span.record.start,
+        "duration_ms": span.record.duration_ms, "attributes": dict(span.record.attributes),
+        "status": span.record.status, "prompt": target.prompt, "model": cell.model}
+    return store.CellOutcome(
+        status=status, output=output, error=error, input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        latency_ms=latency_ms, cost_usd=cost, scores={}, score_details={}, cached=False,
+        execution=execution, span=span_row)
+
+
+def failed(message: str, code: str = "cell_error") -> store.CellOutcome:
+    """A cell that could not be executed at all (nothing was called)."""
+    return store.CellOutcome(status="failed", output=None,
+                             error={"code": code, "message": message}, input_tokens=None,
+                             output_tokens=None, latency_ms=None, cost_usd=None, scores={},
+                             score_details={}, cached=False, execution=None, span=None)
+
+
+def from_cache(entry: Any) -> store.CellOutcome:
+    """A stored answer to the identical request: no call, no cost."""
+    return store.CellOutcome(status="succeeded", output=entry.output, error=None,
+                             input_tokens=entry.input_tokens,
+                             output_tokens=entry.output_tokens, latency_ms=0.0,
+                             cost_usd=Decimal(0), scores={}, score_details={}, cached=True,
+                             execution=None, span=None)
+
+
+async def scored(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Prepared,
+                 outcome: store.CellOutcome, complete: Any) -> store.CellOutcome:
+    """The outcome with every scorer's score (a failed call gets none)."""
+    if outcome.status != "succeeded" or outcome.output is None or not plan.scorers:
+        return outcome
+    scores: dict[str, float] = {}
+    details: dict[str, str] = {}
+    input_text = _text(prepared.rendered)
+    for spec in plan.scorers:
+        if getattr(spec, "type", None) == "llm_judge":
+            try:
+                result: Score = await judge(spec, input_text=input_text,
+                                            output=outcome.output, expected=cell.expected,
+                                            complete=complete)
+            except ScopeError as exc:  # the judge failed, not the cell: no score, say why
+                result = Score(None, exc.message)
+        else:
+            result = score(spec, output=outcome.output, expected=cell.expected)
+        name = scorer_name(spec)
+        if result.value is not None:
+            scores[name] = result.value
+        if result.detail:
+            details[name] = result.detail
+    return store.CellOutcome(**{**outcome.__dict__, "scores": scores,
+                                "score_details": details})
+
+
+def _text(rendered: templating.Content) -> str:
+    if isinstance(rendered, str):
+        return rendered
+    return "\n".join(f"{m['role']}: {m['content']}" for m in rendered)

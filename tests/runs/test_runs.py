@@ -1,0 +1,214 @@
+"""Golden-set runs end to end in the app: cells, scores, summary, progress, cancel, budget."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from tests.runs.conftest import Runs
+
+ITEMS = [{"variables": {"city": city}, "expected": answer}
+         for city, answer in [("Paris", "France"), ("Rome", "Italy"), ("Oslo", "Norway"),
+                              ("Lima", "Peru")]]
+
+
+async def test_a_run_executes_every_cell_once_and_summarises(runs: Runs) -> None:
+    prompt = await runs.prompt("Which country is {{ city }} in?",
+                               "Name the country of {{ city }}.")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    targets = [{"provider": provider, "model": m} for m in ("sim-gpt-mini", "sim-claude-haiku")]
+    response = await runs.start(dataset, prompt=prompt, versions=[1, 2], targets=targets,
+                                scorers=[{"type": "contains"}, {"type": "similarity"},
+                                         {"type": "regex", "pattern": "^Simulated",
+                                          "name": "prefix"}])
+    assert response.status_code == 202, response.text
+    started = response.json()
+    assert started["status"] == "queued"
+    assert started["progress"] == {"done": 0, "total": 16, "failed": 0}
+
+    run = await runs.wait(started["id"])
+    assert run["status"] == "succeeded"
+    assert run["progress"] == {"done": 16, "total": 16, "failed": 0}
+    assert await runs.calls() == 16  # one provider call per cell, no more
+
+    results = await runs.results(run["id"])
+    assert len(results) == 16
+    assert {(r["version"], r["model"]) for r in results} == {
+        (v, m) for v in (1, 2) for m in ("sim-gpt-mini", "sim-claude-haiku")}
+    for result in results:
+        assert result["status"] == "succeeded"
+        assert result["execution_id"]
+        assert set(result["scores"]) == {"contains", "similarity", "prefix"}
+        assert result["scores"]["prefix"] == 1.0
+        assert 0 <= result["scores"]["similarity"] <= 1
+    summary = {(e["version"], e["model"]): e for e in run["summary"]}
+    assert len(summary) == 4
+    for (version, model), entry in summary.items():
+        mine = [r for r in results if (r["version"], r["model"]) == (version, model)]
+        assert entry["count"] == 4
+        assert entry["failed"] == 0
+        assert entry["input_tokens"] == sum(r["input_tokens"] for r in mine)
+        assert entry["cost_usd"] == pytest.approx(sum(r["cost_usd"] for r in mine))
+        assert entry["scores"]["similarity"] == pytest.approx(
+            sum(r["scores"]["similarity"] for r in mine) / 4)
+        assert entry["latency_ms_p50"] is not None
+    # Every cell is an execution too, visible in /executions.
+    executions = await runs.executions(prompt=prompt, limit=200)
+    assert len(executions) == 16
+
+
+async def test_missing_variables_are_refused_before_anything_runs(runs: Runs) -> None:
+    prompt = await runs.prompt("{{ city }} is in {{ country }}")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}])
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert "4 item/version pairs" in error["message"]
+    assert "missing variables: country" in error["message"]
+    assert len(error["details"]["errors"]) == 4
+    assert await runs.calls() == 0
+
+
+async def test_a_failing_provider_fails_its_cells_not_the_run(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    good = await runs.provider()
+    bad = await runs.provider(headers={"x-simulator-fault": "500"})
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": good, "model": "sim-gpt-mini"},
+                                         {"provider": bad, "model": "sim-gpt-mini"}],
+                                scorers=[{"type": "contains"}])
+    run = await runs.wait(response.json()["id"])
+    assert run["status"] == "succeeded"
+    assert run["progress"] == {"done": 8, "total": 8, "failed": 4}
+    failed = [r for r in await runs.results(run["id"]) if r["status"] == "failed"]
+    assert {r["provider"] for r in failed} == {bad}
+    assert all(r["error"]["code"] == "provider_error" and r["scores"] == {} for r in failed)
+
+
+async def test_rate_limits_are_retried_and_every_cell_completes(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider(headers={"x-simulator-fault": "429",
+                                            "x-simulator-fail-times": "3",
+                                            "x-simulator-retry-after": "0"})
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}])
+    run = await runs.wait(response.json()["id"])
+    assert run["progress"] == {"done": 4, "total": 4, "failed": 0}
+    assert await runs.calls() == 4 + 3  # the three 429s, then one success per cell
+
+
+async def test_cancel_stops_the_run_and_keeps_finished_cells(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider(latency_ms=300)
+    dataset = await runs.golden_set(ITEMS * 10)
+    response = await runs.start(dataset, prompt=prompt, versions=[1], concurrency=2,
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}])
+    run_id = response.json()["id"]
+    for _ in range(200):  # polling the run as a client does, at most 10 s
+        if (await runs.run(run_id))["progress"]["done"] >= 2:
+            break
+        await asyncio.sleep(0.05)
+    cancelled = await runs.client.post(f"/api/v1/runs/{run_id}/cancel", headers=runs.headers)
+    assert cancelled.status_code == 200, cancelled.text
+    assert cancelled.json()["status"] == "cancelled"
+    await asyncio.sleep(0.5)
+    run = await runs.run(run_id)
+    assert run["status"] == "cancelled"
+    assert 2 <= run["progress"]["done"] < 40
+    assert len(await runs.results(run_id)) == run["progress"]["done"]
+    again = await runs.client.post(f"/api/v1/runs/{run_id}/cancel", headers=runs.headers)
+    assert again.status_code == 409
+
+
+async def test_a_budget_stops_the_run_when_spent(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}? Answer at length.")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS * 10)
+    response = await runs.start(dataset, prompt=prompt, versions=[1], concurrency=1,
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}],
+                                budget_usd=0.00005)
+    run = await runs.wait(response.json()["id"])
+    assert run["status"] == "failed"
+    assert run["error"]["code"] == "budget_exceeded"
+    assert run["spent_usd"] >= 0.00005
+    assert run["progress"]["done"] < 40
+
+
+async def test_the_response_cache_makes_a_rerun_free(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    body = {"prompt": prompt, "versions": [1], "cache": True,
+            "targets": [{"provider": provider, "model": "sim-gpt-mini"}]}
+    first = await runs.wait((await runs.start(dataset, **body)).json()["id"])
+    second = await runs.wait((await runs.start(dataset, **body)).json()["id"])
+    assert await runs.calls() == 4
+    assert first["spent_usd"] > 0
+    assert second["spent_usd"] == 0
+    results = await runs.results(second["id"])
+    assert all(r["cached"] and r["cost_usd"] == 0 for r in results)
+    assert [r["output"] for r in results] == [r["output"] for r in await runs.results(
+        first["id"])]
+
+
+async def test_estimate_counts_calls_tokens_and_cost_without_running(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.client.post(
+        f"/api/v1/golden-sets/{dataset}/runs/estimate", headers=runs.headers,
+        json={"prompt": prompt, "versions": [1], "concurrency": 2,
+              "targets": [{"provider": provider, "model": "sim-gpt-mini"}],
+              "parameters": {"max_tokens": 100}})
+    assert response.status_code == 200, response.text
+    estimate = response.json()
+    assert estimate["calls"] == 4
+    assert estimate["output_tokens"] == 400
+    assert estimate["input_tokens"] > 0
+    assert estimate["cost_usd"] > 0
+    assert estimate["expected_duration_s"] == pytest.approx(2.0)  # 4 × 1 s ÷ 2
+    assert await runs.calls() == 0
+
+
+async def test_an_llm_judge_scores_with_its_reasoning(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider()
+    judge = await runs.provider(headers={"x-simulator-answer": "judge"})
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}],
+                                scorers=[{"type": "llm_judge", "name": "judge",
+                                          "rubric": "Is the country right?",
+                                          "provider": judge, "model": "sim-claude-haiku"}])
+    run = await runs.wait(response.json()["id"])
+    results = await runs.results(run["id"])
+    assert len(results) == 4
+    for result in results:
+        assert 0 <= result["scores"]["judge"] <= 1
+        assert result["score_details"]["judge"]  # the judge's reasoning is kept
+    assert run["summary"][0]["scores"]["judge"] == pytest.approx(
+        sum(r["scores"]["judge"] for r in results) / 4)
+
+
+async def test_deleting_the_golden_set_keeps_its_runs_readable(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}])
+    run = await runs.wait(response.json()["id"])
+    deleted = await runs.client.delete(f"/api/v1/golden-sets/{dataset}", headers=runs.headers)
+    assert deleted.status_code == 204
+    again = await runs.run(run["id"])
+    assert (again["golden_set"], again["status"], again["progress"]) == (
+        dataset, "succeeded", run["progress"])
+    assert len(await runs.results(run["id"])) == 4
+    listed = await runs.client.get("/api/v1/runs", params={"golden_set": dataset},
+                                   headers=runs.headers)
+    assert [r["id"] for r in listed.json()["data"]] == [run["id"]]
