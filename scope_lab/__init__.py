@@ -30,6 +30,7 @@ if TYPE_CHECKING:
         ProviderError,
         ProviderTimeout,
         RateLimited,
+        RunTimeout,
         ScopeError,
         ServerError,
         TemplateError,
@@ -41,7 +42,8 @@ if TYPE_CHECKING:
 
 _ERRORS = ("APIError", "BadRequest", "ConfigurationError", "Conflict", "ConnectionError",
            "Forbidden", "MissingVariablesError", "NotFound", "PayloadTooLarge",
-           "ProviderError", "ProviderTimeout", "RateLimited", "ScopeError", "ServerError",
+           "ProviderError", "ProviderTimeout", "RateLimited", "RunTimeout", "ScopeError",
+           "ServerError",
            "TemplateError", "TemplateSyntaxError", "TemplateValueError", "Unauthenticated",
            "ValidationError")
 _WHERE: dict[str, str] = {
@@ -68,6 +70,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "RateLimited",
+    "RunTimeout",
     "Scope",
     "ScopeError",
     "ServerError",

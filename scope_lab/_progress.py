@@ -13,11 +13,12 @@ from typing import Any
 
 @contextmanager
 def progress(*, total: int | None = None, desc: str, unit: str = "it",
-             leave: bool = True) -> Iterator[Any]:
+             leave: bool = True, disable: bool | None = False) -> Iterator[Any]:
     """A progress bar to ``update(n)`` while work advances; closed when the block ends."""
     from tqdm.auto import tqdm
 
-    bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, dynamic_ncols=True)
+    bar = tqdm(total=total, desc=desc, unit=unit, leave=leave, dynamic_ncols=True,
+               disable=disable)
     try:
         yield bar
     finally:

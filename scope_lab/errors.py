@@ -5,6 +5,7 @@
     ScopeError
     ├── ConfigurationError         no base URL or API key: the message says how to set them
     ├── ConnectionError            Scope could not be reached (after retries)
+    ├── RunTimeout                 ``runs.wait`` gave up before the run ended (it goes on)
     ├── TemplateError              rendering a prompt locally
     │   ├── TemplateSyntaxError    outside the template subset (``construct``, ``line``)
     │   ├── MissingVariablesError  ``names``: every missing variable, in order of use
@@ -51,6 +52,7 @@ __all__ = [
     "ProviderError",
     "ProviderTimeout",
     "RateLimited",
+    "RunTimeout",
     "ScopeError",
     "ServerError",
     "TemplateError",
@@ -67,6 +69,10 @@ class ConfigurationError(ScopeError):
 
 class ConnectionError(ScopeError):
     """Scope could not be reached (connection refused, DNS, timeout) after retries."""
+
+
+class RunTimeout(ScopeError):
+    """``runs.wait`` gave up before the run ended; the run itself goes on."""
 
 
 class APIError(ScopeError):

@@ -18,6 +18,8 @@ __all__ = [
     "Content",
     "Execution",
     "ExecutionError",
+    "GoldenItem",
+    "GoldenSet",
     "Identity",
     "Me",
     "Model",
@@ -25,7 +27,13 @@ __all__ = [
     "PromptInfo",
     "Provider",
     "ProviderKind",
+    "Run",
+    "RunEstimate",
+    "RunProgress",
+    "RunResult",
+    "RunTarget",
     "Span",
+    "SummaryEntry",
     "User",
     "Version",
 ]
@@ -133,6 +141,120 @@ class Execution(_Model):
     trace_id: str
     span_id: str
     created_at: datetime
+
+
+class GoldenSet(_Model):
+    """A named dataset of test cases (its items: ``scope.golden_sets.items(name)``)."""
+
+    name: str
+    description: str
+    item_count: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+
+
+class GoldenItem(_Model):
+    """One test case: variables for the prompt, the expected output, and metadata."""
+
+    id: str
+    position: int
+    variables: dict[str, Any]
+    expected: str | None
+    metadata: dict[str, Any]
+    created_at: datetime
+
+
+class RunTarget(_Model):
+    """Where a run sends its prompts: a configured provider and one of its models."""
+
+    provider: str
+    model: str
+
+
+class RunProgress(_Model):
+    """Cells done (succeeded or failed) of the total, and how many failed."""
+
+    done: int
+    total: int
+    failed: int
+
+
+class SummaryEntry(_Model):
+    """A run's figures for one (version, provider, model)."""
+
+    version: int
+    provider: str
+    model: str
+    count: int
+    failed: int
+    scores: dict[str, float]
+    latency_ms_p50: float | None
+    latency_ms_p95: float | None
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float
+
+
+class Run(_Model):
+    """A golden set run across prompt versions × targets."""
+
+    id: str
+    golden_set: str
+    prompt: str
+    versions: list[int]
+    targets: list[RunTarget]
+    scorers: list[dict[str, Any]]
+    parameters: dict[str, Any]
+    concurrency: int
+    budget_usd: float | None
+    cache: bool
+    status: Literal["queued", "running", "succeeded", "failed", "cancelled"]
+    progress: RunProgress
+    spent_usd: float
+    error: dict[str, Any] | None
+    summary: list[SummaryEntry]
+    created_by: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @property
+    def ended(self) -> bool:
+        """True once the run will not change any more."""
+        return self.status not in ("queued", "running")
+
+
+class RunResult(_Model):
+    """One executed cell: an item on a version and target, with its scores."""
+
+    item_id: str
+    version: int
+    provider: str
+    model: str
+    output: str | None
+    scores: dict[str, float]
+    score_details: dict[str, str]
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_ms: float | None
+    cost_usd: float | None
+    cached: bool
+    status: Literal["succeeded", "failed"]
+    error: dict[str, Any] | None
+    execution_id: str | None
+
+
+class RunEstimate(_Model):
+    """What a run would cost before it starts."""
+
+    calls: int
+    judge_calls: int
+    input_tokens: int
+    output_tokens: int
+    cost_usd: float | None
+    expected_duration_s: float
+    concurrency: int
 
 
 class Span(_Model):

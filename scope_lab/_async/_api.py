@@ -23,14 +23,16 @@ class AsyncAPI:
         self._auth = auth
 
     async def request(self, method: str, path: str, *, params: Mapping[str, Any] | None = None,
-                      json: Any = None, headers: Mapping[str, str] | None = None,
+                      json: Any = None, content: bytes | None = None,
+                      headers: Mapping[str, str] | None = None,
                       http_timeout: httpx.Timeout | None = None) -> httpx.Response:
-        """Send one request; errors become :mod:`scope_lab.errors` exceptions."""
+        """Send one request (a ``json`` body, or raw ``content``); errors become
+        :mod:`scope_lab.errors` exceptions."""
         query = {k: v for k, v in (params or {}).items() if v is not None}
         try:
             response = await self.http.request(
-                method, f"{self.api_url}{path}", params=query, json=json, headers=headers,
-                auth=self._auth,
+                method, f"{self.api_url}{path}", params=query, json=json, content=content,
+                headers=headers, auth=self._auth,
                 timeout=http_timeout if http_timeout is not None else httpx.USE_CLIENT_DEFAULT)
         except httpx.TransportError as exc:
             raise ConnectionError(f"could not reach Scope at {self.api_url}: "

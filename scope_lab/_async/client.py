@@ -14,8 +14,10 @@ from httpx_retries import Retry, RetryTransport
 from scope_lab._async._api import AsyncAPI
 from scope_lab._async.resources.admin import AsyncApiKeys, AsyncTraces, AsyncUsers
 from scope_lab._async.resources.executions import AsyncExecutions
+from scope_lab._async.resources.golden_sets import AsyncGoldenSets
 from scope_lab._async.resources.prompts import AsyncPrompts
 from scope_lab._async.resources.providers import AsyncModels, AsyncProviders
+from scope_lab._async.resources.runs import AsyncRuns
 from scope_lab._async.resources.versions import AsyncVersions
 from scope_lab._auth import ApiKeyAuth
 from scope_lab._backends import AsyncBackend
@@ -57,9 +59,11 @@ class AsyncScope:
         self.providers = AsyncProviders(self._api)
         self.models = AsyncModels(self._api)
         self.executions = AsyncExecutions(self._api)
+        self.golden_sets = AsyncGoldenSets(self._api)
         self.traces = AsyncTraces(self._api)
         self.api_keys = AsyncApiKeys(self._api)
         self.users = AsyncUsers(self._api)
+        self.runs = AsyncRuns(self._api, self._backend)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

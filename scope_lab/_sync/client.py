@@ -19,8 +19,10 @@ from scope_lab._config import DEFAULT_TIMEOUT, default_retry, resolve
 from scope_lab._sync._api import API
 from scope_lab._sync.resources.admin import ApiKeys, Traces, Users
 from scope_lab._sync.resources.executions import Executions
+from scope_lab._sync.resources.golden_sets import GoldenSets
 from scope_lab._sync.resources.prompts import Prompts
 from scope_lab._sync.resources.providers import Models, Providers
+from scope_lab._sync.resources.runs import Runs
 from scope_lab._sync.resources.versions import Versions
 from scope_lab.models import Me
 
@@ -58,9 +60,11 @@ class Scope:
         self.providers = Providers(self._api)
         self.models = Models(self._api)
         self.executions = Executions(self._api)
+        self.golden_sets = GoldenSets(self._api)
         self.traces = Traces(self._api)
         self.api_keys = ApiKeys(self._api)
         self.users = Users(self._api)
+        self.runs = Runs(self._api, self._backend)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r})"

@@ -1,0 +1,128 @@
+"""Runs: compare prompt versions × targets on a golden set, and read the results."""
+
+from __future__ import annotations
+
+import builtins
+import time
+from collections.abc import AsyncIterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
+from scope_lab._async._api import AsyncAPI
+from scope_lab._async.resources._base import AsyncResource, segment
+from scope_lab._backends import AsyncBackend
+from scope_lab._progress import progress
+from scope_lab.errors import NotFound, RunTimeout
+from scope_lab.models import Run, RunEstimate, RunResult
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+Target = Mapping[str, str] | tuple[str, str]
+
+
+class AsyncRuns(AsyncResource):
+    """``scope.runs``: start, estimate, follow, cancel and analyse golden-set runs."""
+
+    def __init__(self, api: AsyncAPI, backend: AsyncBackend) -> None:
+        super().__init__(api)
+        self._backend = backend
+
+    async def start(self, golden_set: str, *, prompt: str, versions: Sequence[int],
+                    targets: Sequence[Target], scorers: Sequence[Mapping[str, Any]] = (),
+                    parameters: Mapping[str, Any] | None = None, concurrency: int = 16,
+                    budget_usd: float | None = None, cache: bool = False) -> Run:
+        """Start a run (the server executes it in the background); see ``wait``.
+
+        ``targets`` are ``{"provider": …, "model": …}`` or ``(provider, model)`` pairs.
+        Raises :class:`scope_lab.ValidationError` listing items a version cannot render.
+        """
+        return Run.model_validate(await self._api.json(
+            "POST", f"/golden-sets/{segment(golden_set)}/runs",
+            json=_body(prompt, versions, targets, scorers, parameters, concurrency,
+                       budget_usd, cache)))
+
+    async def estimate(self, golden_set: str, *, prompt: str, versions: Sequence[int],
+                       targets: Sequence[Target], scorers: Sequence[Mapping[str, Any]] = (),
+                       parameters: Mapping[str, Any] | None = None,
+                       concurrency: int = 16) -> RunEstimate:
+        """Calls, tokens, cost and duration the run would take; nothing is started."""
+        return RunEstimate.model_validate(await self._api.json(
+            "POST", f"/golden-sets/{segment(golden_set)}/runs/estimate",
+            json=_body(prompt, versions, targets, scorers, parameters, concurrency, None,
+                       False)))
+
+    async def retrieve(self, id: str) -> Run:
+        """A run's status, progress and summary."""
+        return Run.model_validate(await self._api.json("GET", f"/runs/{segment(id)}"))
+
+    async def list(self, *, golden_set: str | None = None,
+                   limit: int | None = None) -> AsyncIterator[Run]:
+        """Runs, newest first (optionally of one golden set)."""
+        async for run in self._api.items("/runs", Run.model_validate,
+                                         {"golden_set": golden_set}, limit=limit):
+            yield run
+
+    async def cancel(self, id: str) -> Run:
+        """Stop a run; finished cells are kept."""
+        return Run.model_validate(await self._api.json("POST", f"/runs/{segment(id)}/cancel"))
+
+    async def wait(self, id: str, *, timeout_s: float | None = None, poll_s: float = 0.5,
+                   show_progress: bool = True) -> Run:
+        """Poll until the run ends, showing progress; ``RunTimeout`` after ``timeout_s``."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        run = await self.retrieve(id)
+        with progress(total=run.progress.total, desc=f"run {id[:8]}", unit="cell",
+                      disable=not show_progress) as bar:
+            while True:
+                bar.update(run.progress.done - bar.n)
+                bar.set_postfix(failed=run.progress.failed, spent=f"${run.spent_usd:.4f}")
+                if run.ended:
+                    return run
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise RunTimeout(f"run {id} is still {run.status} after {timeout_s:g} s "
+                                     f"({run.progress.done}/{run.progress.total} cells)")
+                await self._backend.sleep(poll_s)
+                run = await self.retrieve(id)
+
+    async def results(self, id: str, *, limit: int | None = None) -> AsyncIterator[RunResult]:
+        """Completed cells in item order."""
+        async for result in self._api.items(f"/runs/{segment(id)}/results",
+                                            RunResult.model_validate, limit=limit):
+            yield result
+
+    async def to_dataframe(self, id: str, *, items: bool = True) -> pd.DataFrame:
+        """One row per (item, version, provider, model); see :mod:`scope_lab.frames`.
+
+        With ``items`` (default) each row also carries the item's variables (``var.*``)
+        and ``expected``, read from the golden set if it still exists.
+        """
+        from scope_lab.frames import results_frame
+
+        run = await self.retrieve(id)
+        rows: builtins.list[dict[str, Any]] = []
+        with progress(total=run.progress.done, desc="results", unit="row") as bar:
+            async for row in self._api.pages(f"/runs/{segment(id)}/results"):
+                rows.append(row)
+                bar.update(1)
+        golden: builtins.list[dict[str, Any]] | None = None
+        if items:
+            try:
+                golden = [row async for row in self._api.pages(
+                    f"/golden-sets/{segment(run.golden_set)}/items")]
+            except NotFound:
+                golden = None  # the set was deleted; the results stand on their own
+        return results_frame(rows, golden)
+
+
+def _body(prompt: str, versions: Sequence[int], targets: Sequence[Target],
+          scorers: Sequence[Mapping[str, Any]], parameters: Mapping[str, Any] | None,
+          concurrency: int, budget_usd: float | None, cache: bool) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "prompt": prompt, "versions": [int(v) for v in versions],
+        "targets": [dict(t) if isinstance(t, Mapping) else
+                    {"provider": t[0], "model": t[1]} for t in targets],
+        "scorers": [dict(s) for s in scorers], "parameters": dict(parameters or {}),
+        "concurrency": concurrency, "cache": cache}
+    if budget_usd is not None:
+        body["budget_usd"] = budget_usd
+    return body
