@@ -45,7 +45,7 @@ def test_a_run_from_start_to_dataframe(scope: Scope) -> None:
     assert len(results) == 12
     assert all(set(r.scores) == {"contains", "similarity"} for r in results)
 
-    frame = scope.runs.to_dataframe(run.id)
+    frame = scope.runs.to_dataframe(run)  # a Run or its id
     assert len(frame) == 12
     assert {"var.city", "expected", "score.contains", "score.similarity", "output",
             "cost_usd", "latency_ms", "target"} <= set(frame.columns)

@@ -212,3 +212,16 @@ async def test_deleting_the_golden_set_keeps_its_runs_readable(runs: Runs) -> No
     listed = await runs.client.get("/api/v1/runs", params={"golden_set": dataset},
                                    headers=runs.headers)
     assert [r["id"] for r in listed.json()["data"]] == [run["id"]]
+
+
+async def test_a_provider_timeout_fails_the_cell_quickly(runs: Runs) -> None:
+    prompt = await runs.prompt("Where is {{ city }}?")
+    slow = await runs.provider(headers={"x-simulator-fault": "timeout",
+                                        "x-simulator-delay-ms": "5000"}, timeout_s=0.3)
+    dataset = await runs.golden_set(ITEMS)
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": slow, "model": "sim-gpt-mini"}])
+    run = await runs.wait(response.json()["id"], timeout_s=15)
+    assert run["progress"] == {"done": 4, "total": 4, "failed": 4}
+    results = await runs.results(run["id"])
+    assert {r["error"]["code"] for r in results} == {"provider_timeout"}

@@ -51,9 +51,9 @@ class AsyncRuns(AsyncResource):
             json=_body(prompt, versions, targets, scorers, parameters, concurrency, None,
                        False)))
 
-    async def retrieve(self, id: str) -> Run:
-        """A run's status, progress and summary."""
-        return Run.model_validate(await self._api.json("GET", f"/runs/{segment(id)}"))
+    async def retrieve(self, run: Run | str) -> Run:
+        """A run's status, progress and summary (``run``: a :class:`Run` or its id)."""
+        return Run.model_validate(await self._api.json("GET", f"/runs/{_id(run)}"))
 
     async def list(self, *, golden_set: str | None = None,
                    limit: int | None = None) -> AsyncIterator[Run]:
@@ -62,14 +62,15 @@ class AsyncRuns(AsyncResource):
                                          {"golden_set": golden_set}, limit=limit):
             yield run
 
-    async def cancel(self, id: str) -> Run:
+    async def cancel(self, run: Run | str) -> Run:
         """Stop a run; finished cells are kept."""
-        return Run.model_validate(await self._api.json("POST", f"/runs/{segment(id)}/cancel"))
+        return Run.model_validate(await self._api.json("POST", f"/runs/{_id(run)}/cancel"))
 
-    async def wait(self, id: str, *, timeout_s: float | None = None, poll_s: float = 0.5,
+    async def wait(self, run: Run | str, *, timeout_s: float | None = None, poll_s: float = 0.5,
                    show_progress: bool = True) -> Run:
         """Poll until the run ends, showing progress; ``RunTimeout`` after ``timeout_s``."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        id = _id(run)
         run = await self.retrieve(id)
         with progress(total=run.progress.total, desc=f"run {id[:8]}", unit="cell",
                       disable=not show_progress) as bar:
@@ -84,13 +85,14 @@ class AsyncRuns(AsyncResource):
                 await self._backend.sleep(poll_s)
                 run = await self.retrieve(id)
 
-    async def results(self, id: str, *, limit: int | None = None) -> AsyncIterator[RunResult]:
+    async def results(self, run: Run | str, *,
+                      limit: int | None = None) -> AsyncIterator[RunResult]:
         """Completed cells in item order."""
-        async for result in self._api.items(f"/runs/{segment(id)}/results",
+        async for result in self._api.items(f"/runs/{_id(run)}/results",
                                             RunResult.model_validate, limit=limit):
             yield result
 
-    async def to_dataframe(self, id: str, *, items: bool = True) -> pd.DataFrame:
+    async def to_dataframe(self, run: Run | str, *, items: bool = True) -> pd.DataFrame:
         """One row per (item, version, provider, model); see :mod:`scope_lab.frames`.
 
         With ``items`` (default) each row also carries the item's variables (``var.*``)
@@ -98,10 +100,10 @@ class AsyncRuns(AsyncResource):
         """
         from scope_lab.frames import results_frame
 
-        run = await self.retrieve(id)
+        run = await self.retrieve(run)
         rows: builtins.list[dict[str, Any]] = []
         with progress(total=run.progress.done, desc="results", unit="row") as bar:
-            async for row in self._api.pages(f"/runs/{segment(id)}/results"):
+            async for row in self._api.pages(f"/runs/{run.id}/results"):
                 rows.append(row)
                 bar.update(1)
         golden: builtins.list[dict[str, Any]] | None = None
@@ -112,6 +114,10 @@ class AsyncRuns(AsyncResource):
             except NotFound:
                 golden = None  # the set was deleted; the results stand on their own
         return results_frame(rows, golden)
+
+
+def _id(run: Run | str) -> str:
+    return segment(run.id if isinstance(run, Run) else run)
 
 
 def _body(prompt: str, versions: Sequence[int], targets: Sequence[Target],

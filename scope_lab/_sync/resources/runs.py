@@ -52,9 +52,9 @@ class Runs(Resource):
             json=_body(prompt, versions, targets, scorers, parameters, concurrency, None,
                        False)))
 
-    def retrieve(self, id: str) -> Run:
-        """A run's status, progress and summary."""
-        return Run.model_validate(self._api.json("GET", f"/runs/{segment(id)}"))
+    def retrieve(self, run: Run | str) -> Run:
+        """A run's status, progress and summary (``run``: a :class:`Run` or its id)."""
+        return Run.model_validate(self._api.json("GET", f"/runs/{_id(run)}"))
 
     def list(self, *, golden_set: str | None = None,
                    limit: int | None = None) -> Iterator[Run]:
@@ -63,14 +63,15 @@ class Runs(Resource):
                                          {"golden_set": golden_set}, limit=limit):
             yield run
 
-    def cancel(self, id: str) -> Run:
+    def cancel(self, run: Run | str) -> Run:
         """Stop a run; finished cells are kept."""
-        return Run.model_validate(self._api.json("POST", f"/runs/{segment(id)}/cancel"))
+        return Run.model_validate(self._api.json("POST", f"/runs/{_id(run)}/cancel"))
 
-    def wait(self, id: str, *, timeout_s: float | None = None, poll_s: float = 0.5,
+    def wait(self, run: Run | str, *, timeout_s: float | None = None, poll_s: float = 0.5,
                    show_progress: bool = True) -> Run:
         """Poll until the run ends, showing progress; ``RunTimeout`` after ``timeout_s``."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        id = _id(run)
         run = self.retrieve(id)
         with progress(total=run.progress.total, desc=f"run {id[:8]}", unit="cell",
                       disable=not show_progress) as bar:
@@ -85,13 +86,14 @@ class Runs(Resource):
                 self._backend.sleep(poll_s)
                 run = self.retrieve(id)
 
-    def results(self, id: str, *, limit: int | None = None) -> Iterator[RunResult]:
+    def results(self, run: Run | str, *,
+                      limit: int | None = None) -> Iterator[RunResult]:
         """Completed cells in item order."""
-        for result in self._api.items(f"/runs/{segment(id)}/results",
+        for result in self._api.items(f"/runs/{_id(run)}/results",
                                             RunResult.model_validate, limit=limit):
             yield result
 
-    def to_dataframe(self, id: str, *, items: bool = True) -> pd.DataFrame:
+    def to_dataframe(self, run: Run | str, *, items: bool = True) -> pd.DataFrame:
         """One row per (item, version, provider, model); see :mod:`scope_lab.frames`.
 
         With ``items`` (default) each row also carries the item's variables (``var.*``)
@@ -99,10 +101,10 @@ class Runs(Resource):
         """
         from scope_lab.frames import results_frame
 
-        run = self.retrieve(id)
+        run = self.retrieve(run)
         rows: builtins.list[dict[str, Any]] = []
         with progress(total=run.progress.done, desc="results", unit="row") as bar:
-            for row in self._api.pages(f"/runs/{segment(id)}/results"):
+            for row in self._api.pages(f"/runs/{run.id}/results"):
                 rows.append(row)
                 bar.update(1)
         golden: builtins.list[dict[str, Any]] | None = None
@@ -113,6 +115,10 @@ class Runs(Resource):
             except NotFound:
                 golden = None  # the set was deleted; the results stand on their own
         return results_frame(rows, golden)
+
+
+def _id(run: Run | str) -> str:
+    return segment(run.id if isinstance(run, Run) else run)
 
 
 def _body(prompt: str, versions: Sequence[int], targets: Sequence[Target],
