@@ -225,3 +225,21 @@ async def test_a_provider_timeout_fails_the_cell_quickly(runs: Runs) -> None:
     assert run["progress"] == {"done": 4, "total": 4, "failed": 4}
     results = await runs.results(run["id"])
     assert {r["error"]["code"] for r in results} == {"provider_timeout"}
+
+
+async def test_json_answers_are_scored_against_a_schema(runs: Runs) -> None:
+    prompt = await runs.prompt("Answer in JSON: where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    schema = {"type": "object", "required": ["answer"],
+              "properties": {"answer": {"type": "string"}}}
+    strict = {"type": "object", "required": ["country_code"]}
+    response = await runs.start(
+        dataset, prompt=prompt, versions=[1], parameters={"response_format": "json"},
+        targets=[{"provider": provider, "model": "sim-gpt-mini"}],
+        scorers=[{"type": "json_valid"}, {"type": "json_schema", "schema": schema},
+                 {"type": "json_schema", "schema": strict, "name": "strict"}])
+    run = await runs.wait(response.json()["id"])
+    for result in await runs.results(run["id"]):
+        assert result["scores"] == {"json_valid": 1.0, "json_schema": 1.0, "strict": 0.0}
+        assert "country_code" in result["score_details"]["strict"]

@@ -16,6 +16,7 @@ from typing import Any
 
 import httpx
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from scope_api import templating
 from scope_api.context import AppContext
@@ -208,6 +209,10 @@ async def scored(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: 
                                             complete=complete)
             except ScopeError as exc:  # the judge failed, not the cell: no score, say why
                 result = Score(None, exc.message)
+        elif getattr(spec, "type", None) == "json_schema":
+            # Validation is bounded (about a second) but must not stall the event loop.
+            result = await run_in_threadpool(score, spec, output=outcome.output,
+                                             expected=cell.expected)
         else:
             result = score(spec, output=outcome.output, expected=cell.expected)
         name = scorer_name(spec)
