@@ -70,7 +70,7 @@ class AsyncRuns(AsyncResource):
                    show_progress: bool = True) -> Run:
         """Poll until the run ends, showing progress; ``RunTimeout`` after ``timeout_s``."""
         deadline = None if timeout_s is None else time.monotonic() + timeout_s
-        id = _id(run)
+        id = run.id if isinstance(run, Run) else run
         run = await self.retrieve(id)
         with progress(total=run.progress.total, desc=f"run {id[:8]}", unit="cell",
                       disable=not show_progress) as bar:
