@@ -9,11 +9,12 @@ require "scope/page"
 require "scope/retry_policy"
 require "scope/transport"
 require "scope/resources/executions"
+require "scope/resources/golden_sets"
 require "scope/resources/prompts"
 require "scope/resources/runs"
 
 module Scope
-  # A client for one Scope server: +prompts+, +executions+ and +runs+.
+  # A client for one Scope server: +prompts+, +executions+, +golden_sets+ and +runs+.
   #
   #   scope = Scope::Client.new(base_url: "https://scope.example.com", api_key: ENV["KEY"])
   #   prompt = scope.prompts.get("greeting", fallback: "Hello {{ name }}!")
@@ -23,7 +24,7 @@ module Scope
   class Client
     MONOTONIC = -> { Process.clock_gettime(Process::CLOCK_MONOTONIC) }
 
-    attr_reader :base_url, :prompts, :executions, :runs
+    attr_reader :base_url, :prompts, :executions, :golden_sets, :runs
 
     # +base_url+ and +api_key+ default to SCOPE_BASE_URL and SCOPE_API_KEY.
     # +timeout+ bounds each read and write (seconds), +open_timeout+ each connect;
@@ -46,6 +47,7 @@ module Scope
       @auth = Auth.new(@transport, key, api_prefix: @prefix, clock: clock, logger: logger)
       @prompts = Resources::Prompts.new(self, PromptCache.new(clock: clock, retry_backoff: retry_backoff), logger)
       @executions = Resources::Executions.new(self)
+      @golden_sets = Resources::GoldenSets.new(self)
       @runs = Resources::Runs.new(self)
     end
 

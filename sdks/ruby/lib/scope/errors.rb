@@ -10,6 +10,7 @@ module Scope
   #   ├── ConfigurationError         no base URL or API key: the message says how to set them
   #   ├── ConnectionError            Scope could not be reached (after retries)
   #   │   └── TimeoutError           ... because a connect, read or write timed out
+  #   ├── RunTimeout                 runs.wait gave up before the run ended (+run+)
   #   ├── TemplateError              rendering a prompt locally (scope/template/errors.rb)
   #   │   ├── TemplateSyntaxError    outside the template subset (+construct+, +line+)
   #   │   ├── MissingVariablesError  +names+: every missing variable, in order of use
@@ -38,6 +39,17 @@ module Scope
 
   # A connect, read or write timed out.
   class TimeoutError < ConnectionError; end
+
+  # +runs.wait+ gave up before the run ended; the run itself goes on on the server.
+  class RunTimeout < Error
+    # The run as last read (a Hash: "status", "progress", ...).
+    attr_reader :run
+
+    def initialize(message, run)
+      super(message)
+      @run = run
+    end
+  end
 
   # The server answered with an error body: +status+, +code+, +reason+ (the server's
   # message alone), +details+, +request_id+; +message+ combines them.

@@ -6,8 +6,7 @@ module ScopeTest
   # A tiny HTTP/1.1 server on a real socket that answers with a test's handler.
   #
   # Used only where the real server cannot produce the case cheaply: 429/5xx
-  # sequences for retry tests, a server that never answers (timeouts), and the
-  # runs endpoints the real server does not have yet.
+  # sequences for retry tests and a server that never answers (timeouts).
   class FakeServer
     # A request as the server received it.
     Request = Struct.new(:method, :path, :headers, :body)
