@@ -27,7 +27,6 @@ awaited.
 
 from __future__ import annotations
 
-import time
 from decimal import Decimal
 from typing import Any
 
@@ -35,12 +34,11 @@ from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
 from scope_api.engine import record, requests
+from scope_api.engine.call import timed_call
 from scope_api.errors import ProviderFailed, ProviderTimedOut, ValidationFailed
 from scope_api.models import Execution
 from scope_api.models.base import new_id
 from scope_api.providers import url_safety
-from scope_api.providers.catalog import cost_usd
-from scope_api.providers.retry import call_with_retries
 from scope_api.providers.types import CompletionResult, ProviderError, ProviderTimeout
 from scope_api.schemas.executions import ExecutionCreate
 from scope_api.security.principal import Principal
@@ -75,38 +73,22 @@ async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) 
                             prompt_name=target.prompt, prompt_version=target.version,
                             provider_name=target.provider, provider_kind=target.kind,
                             request=request, base_url=config.base_url)
-    settings = ctx.settings
     client = ctx.http
 
     async def call() -> CompletionResult:
         return await adapter.complete(request, config=config, client=client)
 
-    result: CompletionResult | None = None
-    failure: ProviderError | None = None
-    cost: Decimal | None = None
-    with ctx.telemetry.execution_span(subject) as run:
-        started = time.perf_counter()
-        try:
-            result = await call_with_retries(
-                call, max_attempts=settings.provider_max_attempts,
-                base_delay_s=settings.provider_retry_base_delay_s,
-                max_delay_s=settings.provider_retry_max_delay_s)
-        except ProviderError as exc:
-            failure = exc
-            run.fail(exc)
-        latency_ms = (time.perf_counter() - started) * 1000
-        if result is not None:
-            cost = cost_usd(result.usage.input_tokens, result.usage.output_tokens,
-                            target.price)
-            run.succeed(result, cost_usd=None if cost is None else float(cost))
-
+    called = await timed_call(ctx, subject, call, price=target.price,
+                              max_attempts=ctx.settings.provider_max_attempts)
+    result, failure, latency_ms, cost = (called.result, called.failure, called.latency_ms,
+                                         called.cost)
     rendered_record = {"content": rendered,
                        "parameters": requests.parameters_record(request.parameters)}
     outcome = _outcome(result, failure, rendered_record, latency_ms, cost, warnings,
                        priced=target.price is not None)
     execution = await run_in_threadpool(
         record.save, ctx, execution_id=execution_id, tenant_id=principal.tenant_id,
-        target=target, model=body.model, outcome=outcome, span=run.record,
+        target=target, model=body.model, outcome=outcome, span=called.span,
         created_by=principal.subject)
     if failure is not None:
         error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed

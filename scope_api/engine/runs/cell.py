@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -21,14 +20,13 @@ from starlette.concurrency import run_in_threadpool
 from scope_api import templating
 from scope_api.context import AppContext
 from scope_api.engine import record, requests
+from scope_api.engine.call import timed_call
 from scope_api.engine.runs import store
 from scope_api.engine.runs.limiter import AdaptiveLimit
 from scope_api.errors import ScopeError
 from scope_api.models import Run, Tenant
 from scope_api.models.base import new_id, utcnow
 from scope_api.providers import url_safety
-from scope_api.providers.catalog import cost_usd
-from scope_api.providers.retry import call_with_retries
 from scope_api.providers.types import CompletionRequest, CompletionResult, ProviderError
 from scope_api.schemas.executions import ExecutionParameters
 from scope_api.scorers import Score, judge, parse_scorers, score, scorer_name
@@ -127,24 +125,10 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
                          prompt_name=target.prompt, prompt_version=target.version,
                          provider_name=target.provider, provider_kind=target.kind,
                          request=prepared.request, base_url=prepared.config.base_url)
-    result: CompletionResult | None = None
-    failure: ProviderError | None = None
-    cost: Decimal | None = None
-    with ctx.telemetry.execution_span(info) as span:
-        started = time.perf_counter()
-        try:
-            result = await call_with_retries(
-                attempt, max_attempts=settings.run_provider_max_attempts,
-                base_delay_s=settings.provider_retry_base_delay_s,
-                max_delay_s=settings.provider_retry_max_delay_s)
-        except ProviderError as exc:
-            failure = exc
-            span.fail(exc)
-        latency_ms = (time.perf_counter() - started) * 1000
-        if result is not None:
-            cost = cost_usd(result.usage.input_tokens, result.usage.output_tokens,
-                            target.price)
-            span.succeed(result, cost_usd=None if cost is None else float(cost))
+    called = await timed_call(ctx, info, attempt, price=target.price,
+                              max_attempts=settings.run_provider_max_attempts)
+    result, failure, latency_ms, cost, span = (called.result, called.failure,
+                                               called.latency_ms, called.cost, called.span)
     rendered = {"content": prepared.rendered,
                 "parameters": requests.parameters_record(prepared.request.parameters)}
     error = None if failure is None else {"code": failure.code, "message": failure.message}
@@ -161,14 +145,14 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
         "output": output, "error": error, "input_tokens": input_tokens,
         "output_tokens": output_tokens, "latency_ms": latency_ms,
         "cost_usd": None if cost is None else str(cost), "warnings": [],
-        "trace_id": span.record.trace_id, "span_id": span.record.span_id,
+        "trace_id": span.trace_id, "span_id": span.span_id,
         "created_by": f"run:{plan.run_id}", "created_at": utcnow()}
     span_row = {
-        "trace_id": span.record.trace_id, "span_id": span.record.span_id,
+        "trace_id": span.trace_id, "span_id": span.span_id,
         "tenant_id": plan.tenant_id, "execution_id": execution_id,
-        "name": span.record.name[:256], "start": span.record.start,
-        "duration_ms": span.record.duration_ms, "attributes": dict(span.record.attributes),
-        "status": span.record.status, "prompt": target.prompt, "model": cell.model}
+        "name": span.name[:256], "start": span.start,
+        "duration_ms": span.duration_ms, "attributes": dict(span.attributes),
+        "status": span.status, "prompt": target.prompt, "model": cell.model}
     return store.CellOutcome(
         status=status, output=output, error=error, input_tokens=input_tokens,
         output_tokens=output_tokens,
