@@ -187,7 +187,9 @@ def score_by_version(
 def _summary_table(df: pd.DataFrame, **options: Any) -> pd.DataFrame:
     """``stats.summary`` by (version, target) in plain JSON-friendly dtypes."""
     summary = stats.summary(df, ("version", "target"), **options)
-    table = _plain(summary)
+    # No score chart shows latency; leaving it out keeps the embedded data small and the
+    # spec identical for identical scores (latency differs on every run).
+    table = _plain(summary.drop(columns=["latency_ms_p50", "latency_ms_p95"]))
     table["cost_per_item_usd"] = table["cost_usd"] / table["count"]
     table["label"] = [f"v{v}" for v in table["version"]]
     table.attrs = dict(summary.attrs)

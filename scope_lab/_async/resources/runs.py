@@ -92,7 +92,8 @@ class AsyncRuns(AsyncResource):
                                             RunResult.model_validate, limit=limit):
             yield result
 
-    async def to_dataframe(self, run: Run | str, *, items: bool = True) -> pd.DataFrame:
+    async def to_dataframe(self, run: Run | str, *, items: bool = True,
+                           show_progress: bool = True) -> pd.DataFrame:
         """One row per (item, version, provider, model); see :mod:`scope_lab.frames`.
 
         With ``items`` (default) each row also carries the item's variables (``var.*``)
@@ -102,7 +103,8 @@ class AsyncRuns(AsyncResource):
 
         run = await self.retrieve(run)
         rows: builtins.list[dict[str, Any]] = []
-        with progress(total=run.progress.done, desc="results", unit="row") as bar:
+        with progress(total=run.progress.done, desc="results", unit="row",
+                      disable=not show_progress) as bar:
             async for row in self._api.pages(f"/runs/{run.id}/results"):
                 rows.append(row)
                 bar.update(1)

@@ -25,9 +25,10 @@ class Executions(Resource):
                      parameters: Mapping[str, Any] | None = None) -> Execution:
         """Render the prompt (``version``, or ``label``; default: production) and run it.
 
-        A failed provider call is still recorded and returned (``status="failed"``, see
-        ``error``); a missing variable raises :class:`scope_lab.ValidationError` naming it
-        and nothing runs.
+        A provider that fails (after the server's retries) raises
+        :class:`scope_lab.ProviderError` or :class:`scope_lab.ProviderTimeout`; the failed
+        execution is still recorded (its id is in the error's ``details``). A missing
+        variable raises :class:`scope_lab.ValidationError` naming it and nothing runs.
         """
         if version is None and label is None:
             label = "production"
@@ -55,13 +56,13 @@ class Executions(Resource):
 
     def to_dataframe(self, *, prompt: str | None = None, provider: str | None = None,
                            model: str | None = None, status: str | None = None,
-                           since: datetime | str | None = None,
-                           limit: int | None = None) -> pd.DataFrame:
+                           since: datetime | str | None = None, limit: int | None = None,
+                           show_progress: bool = True) -> pd.DataFrame:
         """Executions as a DataFrame, one row each (columns: see :mod:`scope_lab.frames`)."""
         from scope_lab.frames import executions_frame
 
         rows: list[dict[str, Any]] = []
-        with progress(desc="executions", unit="row") as bar:
+        with progress(desc="executions", unit="row", disable=not show_progress) as bar:
             for row in self._api.pages(
                     "/executions", _filters(prompt, provider, model, status, since),
                     limit=limit):

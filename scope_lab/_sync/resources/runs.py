@@ -93,7 +93,8 @@ class Runs(Resource):
                                             RunResult.model_validate, limit=limit):
             yield result
 
-    def to_dataframe(self, run: Run | str, *, items: bool = True) -> pd.DataFrame:
+    def to_dataframe(self, run: Run | str, *, items: bool = True,
+                           show_progress: bool = True) -> pd.DataFrame:
         """One row per (item, version, provider, model); see :mod:`scope_lab.frames`.
 
         With ``items`` (default) each row also carries the item's variables (``var.*``)
@@ -103,7 +104,8 @@ class Runs(Resource):
 
         run = self.retrieve(run)
         rows: builtins.list[dict[str, Any]] = []
-        with progress(total=run.progress.done, desc="results", unit="row") as bar:
+        with progress(total=run.progress.done, desc="results", unit="row",
+                      disable=not show_progress) as bar:
             for row in self._api.pages(f"/runs/{run.id}/results"):
                 rows.append(row)
                 bar.update(1)
