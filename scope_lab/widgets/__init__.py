@@ -1,0 +1,36 @@
+"""Notebook widgets on top of the SDK: one widget per task.
+
+``PromptEditor`` edits a prompt with live highlighting, a variable form and a
+preview, and saves or diffs versions; ``TestPanel`` runs versions on several
+models side by side. Both need the ``lab`` extra (ipywidgets, anywidget). Names
+load on first use (PEP 562), so ``import scope_lab`` never imports a widget
+library and opening one widget does not load the other.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from scope_lab.widgets.prompt_editor import PromptEditor
+    from scope_lab.widgets.test_panel import TestPanel
+
+_WHERE = {
+    "PromptEditor": "scope_lab.widgets.prompt_editor",
+    "TestPanel": "scope_lab.widgets.test_panel",
+}
+
+__all__ = ["PromptEditor", "TestPanel"]
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'scope_lab.widgets' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value  # later lookups skip this function
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
