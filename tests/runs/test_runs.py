@@ -194,6 +194,10 @@ async def test_an_llm_judge_scores_with_its_reasoning(runs: Runs) -> None:
         assert result["score_details"]["judge"]  # the judge's reasoning is kept
     assert run["summary"][0]["scores"]["judge"] == pytest.approx(
         sum(r["scores"]["judge"] for r in results) / 4)
+    # The judge's calls cost money too: in the run's spend, not in the cells' cost.
+    cells_cost = sum(r["cost_usd"] for r in results)
+    assert run["spent_usd"] > cells_cost * 1.01
+    assert await runs.calls() == 8  # 4 cells and 4 judge calls, under this lab's key
 
 
 async def test_deleting_the_golden_set_keeps_its_runs_readable(runs: Runs) -> None:

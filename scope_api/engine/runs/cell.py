@@ -22,6 +22,7 @@ from scope_api.context import AppContext
 from scope_api.engine import record, requests
 from scope_api.engine.call import timed_call
 from scope_api.engine.runs import store
+from scope_api.engine.runs.judging import Judge
 from scope_api.engine.runs.limiter import AdaptiveLimit
 from scope_api.errors import ScopeError
 from scope_api.models import Run, Tenant
@@ -178,8 +179,9 @@ def from_cache(entry: Any) -> store.CellOutcome:
 
 
 async def scored(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Prepared,
-                 outcome: store.CellOutcome, complete: Any) -> store.CellOutcome:
-    """The outcome with every scorer's score (a failed call gets none)."""
+                 outcome: store.CellOutcome, judge_with: Judge) -> store.CellOutcome:
+    """The outcome with every scorer's score (a failed call gets none) and what judging
+    it cost."""
     if outcome.status != "succeeded" or outcome.output is None or not plan.scorers:
         return outcome
     scores: dict[str, float] = {}
@@ -190,7 +192,7 @@ async def scored(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: 
             try:
                 result: Score = await judge(spec, input_text=input_text,
                                             output=outcome.output, expected=cell.expected,
-                                            complete=complete)
+                                            complete=judge_with)
             except ScopeError as exc:  # the judge failed, not the cell: no score, say why
                 result = Score(None, exc.message)
         elif getattr(spec, "type", None) == "json_schema":
@@ -205,7 +207,8 @@ async def scored(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: 
         if result.detail:
             details[name] = result.detail
     return store.CellOutcome(**{**outcome.__dict__, "scores": scores,
-                                "score_details": details})
+                                "score_details": details,
+                                "judge_cost_usd": judge_with.spent})
 
 
 def _text(rendered: templating.Content) -> str:

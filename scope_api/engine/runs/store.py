@@ -140,6 +140,7 @@ class CellOutcome:
     cached: bool
     execution: dict[str, Any] | None  #: an ``executions`` row, when a call was made
     span: dict[str, Any] | None  #: its ``execution_spans`` row
+    judge_cost_usd: Decimal = Decimal(0)  #: llm_judge calls grading it (run spend only)
 
 
 def complete(ctx: AppContext, *, owner: str,
@@ -188,7 +189,7 @@ def complete(ctx: AppContext, *, owner: str,
             counter = counters.setdefault(cell.run_id, [0, 0, 0.0])
             counter[0] += 1
             counter[1] += outcome.status == "failed"
-            counter[2] += float(outcome.cost_usd or 0)
+            counter[2] += float((outcome.cost_usd or 0) + outcome.judge_cost_usd)
         for run_id, (count, failed, cost) in counters.items():
             session.execute(update(Run).where(Run.id == run_id).values(
                 done=Run.done + int(count), failed=Run.failed + int(failed),

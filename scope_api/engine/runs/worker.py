@@ -15,21 +15,17 @@ import contextlib
 import logging
 import time
 import uuid
-from typing import Any
 
 from sqlalchemy.exc import SQLAlchemyError
 from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
-from scope_api.engine import requests
 from scope_api.engine.http import provider_http_client
 from scope_api.engine.runs import cell as cells
 from scope_api.engine.runs import store
+from scope_api.engine.runs.judging import Judge
 from scope_api.engine.runs.limiter import Limits
 from scope_api.errors import ScopeError
-from scope_api.providers.types import ProviderError
-from scope_api.schemas.executions import ExecutionParameters
-from scope_api.services import providers
 
 log = logging.getLogger("scope_api.runs")
 RECORD_ATTEMPTS = 4
@@ -220,7 +216,7 @@ class RunWorker:
                                             key=key)
             if entry is not None:
                 return await cells.scored(ctx, plan, claimed, prepared,
-                                          cells.from_cache(entry), self._judge(plan))
+                                          cells.from_cache(entry), Judge(ctx, plan.tenant_id))
         limit = self.limits.for_provider(plan.tenant_id, claimed.provider)
         self._next_http = (self._next_http + 1) % len(self._http)
         gate = self._gates.get(claimed.run_id)
@@ -233,36 +229,5 @@ class RunWorker:
             await run_in_threadpool(store.cache_put, ctx, tenant_id=plan.tenant_id, key=key,
                                     output=outcome.output, input_tokens=outcome.input_tokens,
                                     output_tokens=outcome.output_tokens)
-        return await cells.scored(ctx, plan, claimed, prepared, outcome, self._judge(plan))
-
-    def _judge(self, plan: cells.RunPlan) -> Any:
-        """The ``complete`` callable llm_judge scorers use: one call to a chosen target."""
-        ctx = self.ctx
-
-        async def complete(provider: str, model: str, messages: list[dict[str, str]]) -> str:
-            config, kind = await run_in_threadpool(_provider_config, ctx, plan.tenant_id,
-                                                   provider)
-            adapter = requests.choose_adapter(kind=kind, provider=provider, model=model,
-                                              enabled_models=[])
-            request = requests.completion_request(
-                model, messages, requests.parameters_of(ExecutionParameters(temperature=0)),
-                adapter, provider=provider)
-            assert ctx.http is not None
-            try:
-                result = await adapter.complete(request, config=config, client=ctx.http)
-            except ProviderError as exc:
-                raise ScopeError(f"judge call failed: {exc.message}") from None
-            output: str = result.output
-            return output
-
-        return complete
-
-
-def _provider_config(ctx: AppContext, tenant_id: str, name: str) -> tuple[Any, str]:
-    with ctx.database.unit_of_work(write=False) as session:
-        provider = providers.get(session, tenant_id=tenant_id, name=name)
-        config = providers.provider_config(provider, ctx.secrets,
-                                           simulator_url=ctx.simulator_url)
-        if provider.kind == "simulator":
-            config = requests.simulator_config(config)
-        return config, provider.kind
+        return await cells.scored(ctx, plan, claimed, prepared, outcome,
+                                  Judge(ctx, plan.tenant_id))
