@@ -2,7 +2,8 @@
 
 ``PromptEditor`` edits a prompt with live highlighting, a variable form and a
 preview, and saves or diffs versions; ``TestPanel`` runs versions on several
-models side by side. Both need the ``lab`` extra (ipywidgets, anywidget). Names
+models side by side; ``VersionManager`` promotes, archives and diffs versions.
+All need the ``lab`` extra (ipywidgets, anywidget). Names
 load on first use (PEP 562), so ``import scope_lab`` never imports a widget
 library and opening one widget does not load the other.
 """
@@ -15,13 +16,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from scope_lab.widgets.prompt_editor import PromptEditor
     from scope_lab.widgets.test_panel import TestPanel
+    from scope_lab.widgets.version_manager import VersionManager
 
 _WHERE = {
     "PromptEditor": "scope_lab.widgets.prompt_editor",
     "TestPanel": "scope_lab.widgets.test_panel",
+    "VersionManager": "scope_lab.widgets.version_manager",
 }
 
-__all__ = ["PromptEditor", "TestPanel"]
+__all__ = ["PromptEditor", "TestPanel", "VersionManager"]
 
 
 def __getattr__(name: str) -> Any:
