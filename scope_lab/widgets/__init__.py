@@ -4,7 +4,8 @@
 preview, and saves or diffs versions; ``TestPanel`` runs versions on several
 models side by side; ``VersionManager`` promotes, archives and diffs versions;
 ``TracesBrowser`` filters execution spans and opens one; ``Settings`` manages
-providers, API keys and users as the caller's role allows.
+providers, API keys and users as the caller's role allows; ``GoldenSetComparison``
+runs a golden set across versions × targets and fills a grid as results arrive.
 All need the ``lab`` extra (ipywidgets, anywidget). Names
 load on first use (PEP 562), so ``import scope_lab`` never imports a widget
 library and opening one widget does not load the other.
@@ -16,6 +17,7 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from scope_lab.widgets.golden_set_comparison import GoldenSetComparison
     from scope_lab.widgets.prompt_editor import PromptEditor
     from scope_lab.widgets.settings import Settings
     from scope_lab.widgets.test_panel import TestPanel
@@ -23,6 +25,7 @@ if TYPE_CHECKING:
     from scope_lab.widgets.version_manager import VersionManager
 
 _WHERE = {
+    "GoldenSetComparison": "scope_lab.widgets.golden_set_comparison",
     "PromptEditor": "scope_lab.widgets.prompt_editor",
     "Settings": "scope_lab.widgets.settings",
     "TestPanel": "scope_lab.widgets.test_panel",
@@ -30,7 +33,8 @@ _WHERE = {
     "VersionManager": "scope_lab.widgets.version_manager",
 }
 
-__all__ = ["PromptEditor", "Settings", "TestPanel", "TracesBrowser", "VersionManager"]
+__all__ = ["GoldenSetComparison", "PromptEditor", "Settings", "TestPanel", "TracesBrowser",
+           "VersionManager"]
 
 
 def __getattr__(name: str) -> Any:
