@@ -162,7 +162,14 @@ class RunWorker:
         except Exception as exc:  # recorded on the cell; the run goes on
             log.exception("run %s cell %s failed unexpectedly", claimed.run_id, claimed.id)
             outcome = cells.failed(f"internal error: {type(exc).__name__}", code="internal")
-        recorded = await self._record(claimed, outcome)
+        try:
+            recorded = await self._record(claimed, outcome)
+        except SQLAlchemyError:
+            # The database stayed unreachable through every retry: the cell keeps its
+            # lease, which runs out, and the cell is executed again later. Say so.
+            log.exception("run %s cell %s: could not record its result", claimed.run_id,
+                          claimed.id)
+            return
         if not recorded:
             log.warning("run %s cell %s: lease lost before recording", claimed.run_id,
                         claimed.id)
