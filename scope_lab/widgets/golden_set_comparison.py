@@ -16,7 +16,6 @@ Stable hooks for browser tests: the CSS classes ``scope-comparison``,
 
 from __future__ import annotations
 
-import html
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
@@ -30,6 +29,7 @@ from scope_lab.models import GoldenItem, Run, RunEstimate, RunResult
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._comparison import grid_html, summary_html
 from scope_lab.widgets._messages import error_message
+from scope_lab.widgets._ui import busy_html, classed, status_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -71,24 +71,24 @@ class GoldenSetComparison:
                                                  description="Scorers", rows=4)
         self.concurrency = ipywidgets.BoundedIntText(value=concurrency, min=1, max=256,
                                                      description="Concurrency")
-        self.estimate_button = _classed(ipywidgets.Button(description="Estimate",
+        self.estimate_button = classed(ipywidgets.Button(description="Estimate",
                                                           icon="calculator"),
                                         "scope-estimate")
-        self.start_button = _classed(ipywidgets.Button(description="Start", icon="play",
+        self.start_button = classed(ipywidgets.Button(description="Start", icon="play",
                                                        button_style="primary"),
                                      "scope-start")
-        self.cancel_button = _classed(ipywidgets.Button(description="Cancel", icon="stop",
+        self.cancel_button = classed(ipywidgets.Button(description="Cancel", icon="stop",
                                                         disabled=True), "scope-cancel")
-        self.progress = _classed(ipywidgets.IntProgress(value=0, min=0, max=1,
+        self.progress = classed(ipywidgets.IntProgress(value=0, min=0, max=1,
                                                         description="0/0"),
                                  "scope-progress")
-        self.busy = _classed(ipywidgets.HTML(), "scope-busy")
-        self.status = _classed(ipywidgets.HTML(), "scope-status")
+        self.busy = classed(ipywidgets.HTML(), "scope-busy")
+        self.status = classed(ipywidgets.HTML(), "scope-status")
         self.estimate_box = ipywidgets.HTML()
         self.grid = ipywidgets.HTML()
         self.summary = ipywidgets.HTML()
         self.charts = ipywidgets.Output()
-        self.widget = _classed(ipywidgets.VBox([
+        self.widget = classed(ipywidgets.VBox([
             ipywidgets.HBox([self.golden_set, self.prompt]),
             ipywidgets.HBox([self.versions, self.targets, self.scorers]),
             ipywidgets.HBox([self.concurrency, self.estimate_button, self.start_button,
@@ -287,14 +287,8 @@ class GoldenSetComparison:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message, self.message_is_error = text, error
-        colour = "#cf222e" if error else "inherit"
-        self.status.value = (f'<span data-testid="scope-status" style="color:{colour}">'
-                             f"{html.escape(text)}</span>")
+        self.status.value = status_html(text, error=error)
 
     def _show_busy(self, in_flight: int) -> None:
-        self.busy.value = "<i>working…</i>" if in_flight else ""
+        self.busy.value = busy_html(in_flight)
 
-
-def _classed(widget: Any, name: str) -> Any:
-    widget.add_class(name)
-    return widget

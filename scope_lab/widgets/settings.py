@@ -27,6 +27,7 @@ from scope_lab.models import ApiKey, ApiKeyCreated, Me, Provider, User
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
 from scope_lab.widgets._settings_rows import keys_html, providers_html, users_html
+from scope_lab.widgets._ui import busy_html, classed, status_html
 
 T = TypeVar("T")
 KINDS = ("simulator", "openai", "anthropic", "gemini", "azure_openai", "openai_compatible")
@@ -52,27 +53,27 @@ class Settings:
                                             placeholder="only for compatible/Azure")
         self.provider_key = ipywidgets.Password(description="API key",
                                                 placeholder="write-only; blank keeps it")
-        self.provider_save = _classed(ipywidgets.Button(description="Save provider",
+        self.provider_save = classed(ipywidgets.Button(description="Save provider",
                                                         icon="save"), "scope-provider-save")
         self.provider_delete = ipywidgets.Button(description="Delete provider", icon="trash")
         self.providers_table = ipywidgets.HTML()
         self.key_name = ipywidgets.Text(description="Key name")
         self.key_role = ipywidgets.Dropdown(options=ROLES, value="viewer", description="Role")
-        self.key_create = _classed(ipywidgets.Button(description="Create key", icon="key"),
+        self.key_create = classed(ipywidgets.Button(description="Create key", icon="key"),
                                    "scope-key-create")
         self.key_pick = ipywidgets.Dropdown(description="Key")
         self.key_revoke = ipywidgets.Button(description="Revoke", icon="ban")
-        self.secret = _classed(ipywidgets.HTML(), "scope-key-secret")
+        self.secret = classed(ipywidgets.HTML(), "scope-key-secret")
         self.secret_hide = ipywidgets.Button(description="Hide secret",
                                              layout=ipywidgets.Layout(display="none"))
         self.keys_table = ipywidgets.HTML()
         self.user_email = ipywidgets.Text(description="Email")
         self.user_role = ipywidgets.Dropdown(options=ROLES, value="viewer", description="Role")
-        self.user_add = _classed(ipywidgets.Button(description="Add user", icon="user-plus"),
+        self.user_add = classed(ipywidgets.Button(description="Add user", icon="user-plus"),
                                  "scope-user-add")
         self.users_table = ipywidgets.HTML()
-        self.busy = _classed(ipywidgets.HTML(), "scope-busy")
-        self.status = _classed(ipywidgets.HTML(), "scope-status")
+        self.busy = classed(ipywidgets.HTML(), "scope-busy")
+        self.status = classed(ipywidgets.HTML(), "scope-status")
         self.tabs = ipywidgets.Tab(children=[
             ipywidgets.VBox([self.providers_table,
                              ipywidgets.HBox([self.provider_name, self.provider_kind]),
@@ -88,7 +89,7 @@ class Settings:
                                               self.user_add])])])
         for index, title in enumerate(("Providers", "API keys", "Users")):
             self.tabs.set_title(index, title)
-        self.widget = _classed(ipywidgets.VBox([
+        self.widget = classed(ipywidgets.VBox([
             ipywidgets.HBox([ipywidgets.HTML("<b>Scope settings</b>"), self.busy]),
             self.status, self.tabs]), "scope-settings")
 
@@ -227,18 +228,12 @@ class Settings:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message, self.message_is_error = text, error
-        colour = "#cf222e" if error else "inherit"
-        self.status.value = (f'<span data-testid="scope-status" style="color:{colour}">'
-                             f"{html.escape(text)}</span>")
+        self.status.value = status_html(text, error=error)
 
     def _show_busy(self, in_flight: int) -> None:
-        self.busy.value = "<i>working…</i>" if in_flight else ""
+        self.busy.value = busy_html(in_flight)
 
 
 def _not_allowed(role: str, what: str) -> str:
     return f"<p><em>Your role ({html.escape(role)}) cannot {html.escape(what)}.</em></p>"
 
-
-def _classed(widget: Any, name: str) -> Any:
-    widget.add_class(name)
-    return widget

@@ -39,6 +39,7 @@ from scope_lab.widgets._outputs import (
     grid_html,
     pending_cell,
 )
+from scope_lab.widgets._ui import classed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -73,20 +74,20 @@ class TestPanel:
         self.message = ""  # the status line's text, as plain text
         self.message_is_error = False
 
-        self.versions = _classed(ipywidgets.SelectMultiple(description="Versions", rows=4),
+        self.versions = classed(ipywidgets.SelectMultiple(description="Versions", rows=4),
                                  "scope-versions")
-        self.targets = _classed(ipywidgets.SelectMultiple(description="Targets", rows=4),
+        self.targets = classed(ipywidgets.SelectMultiple(description="Targets", rows=4),
                                 "scope-targets")
-        self.variables = _classed(ipywidgets.VBox(), "scope-variables")
-        self.run_button = _classed(ipywidgets.Button(description="Run", icon="play",
+        self.variables = classed(ipywidgets.VBox(), "scope-variables")
+        self.run_button = classed(ipywidgets.Button(description="Run", icon="play",
                                                      button_style="primary"), "scope-run")
-        self.reload_button = _classed(ipywidgets.Button(description="Reload", icon="refresh"),
+        self.reload_button = classed(ipywidgets.Button(description="Reload", icon="refresh"),
                                       "scope-reload")
-        self.busy = _classed(ipywidgets.HTML(), "scope-busy")
-        self.status = _classed(ipywidgets.HTML(), "scope-status")
-        self.reruns = _classed(ipywidgets.HBox(), "scope-reruns")
-        self.grid = _classed(ipywidgets.HTML(), "scope-grid-box")
-        self.widget = _classed(ipywidgets.VBox([
+        self.busy = classed(ipywidgets.HTML(), "scope-busy")
+        self.status = classed(ipywidgets.HTML(), "scope-status")
+        self.reruns = classed(ipywidgets.HBox(), "scope-reruns")
+        self.grid = classed(ipywidgets.HTML(), "scope-grid-box")
+        self.widget = classed(ipywidgets.VBox([
             ipywidgets.HTML(f"<b>{html.escape(prompt)}</b>"),
             ipywidgets.HBox([self.versions, self.targets]),
             self.variables,
@@ -305,7 +306,7 @@ class TestPanel:
     def _build_reruns(self, targets: list[Target]) -> None:
         buttons = []
         for provider, model in targets:
-            button = _classed(ipywidgets.Button(description=f"rerun {provider}/{model}",
+            button = classed(ipywidgets.Button(description=f"rerun {provider}/{model}",
                                                 icon="redo",
                                                 layout=ipywidgets.Layout(width="auto")),
                               "scope-rerun")
@@ -322,7 +323,3 @@ class TestPanel:
         kind = "scope-status-error" if error else "scope-status-info"
         self.status.value = f'<span class="{kind}">{html.escape(text)}</span>' if text else ""
 
-
-def _classed(widget: Any, name: str) -> Any:
-    widget.add_class(name)
-    return widget

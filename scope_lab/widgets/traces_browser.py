@@ -12,7 +12,6 @@ Stable hooks for browser tests: the CSS classes ``scope-traces-browser``,
 
 from __future__ import annotations
 
-import html
 import threading
 from concurrent.futures import Future
 from datetime import UTC, datetime, timedelta
@@ -25,6 +24,7 @@ from scope_lab.models import Span
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
 from scope_lab.widgets._trace_rows import attributes_html, span_label, spans_html
+from scope_lab.widgets._ui import busy_html, classed, status_html
 
 WINDOWS = (("last hour", 1), ("last 24 hours", 24), ("last 7 days", 24 * 7), ("all", 0))
 
@@ -46,24 +46,24 @@ class TracesBrowser:
         self.message = ""
         self.message_is_error = False
         self._jobs = Jobs(1, on_busy=self._show_busy)
-        self.prompt = _classed(ipywidgets.Text(value=prompt or "", description="Prompt",
+        self.prompt = classed(ipywidgets.Text(value=prompt or "", description="Prompt",
                                                placeholder="any"), "scope-trace-prompt")
-        self.model = _classed(ipywidgets.Text(value=model or "", description="Model",
+        self.model = classed(ipywidgets.Text(value=model or "", description="Model",
                                               placeholder="any"), "scope-trace-model")
-        self.status = _classed(ipywidgets.Dropdown(
+        self.status = classed(ipywidgets.Dropdown(
             options=[("any", ""), ("ok", "ok"), ("error", "error")], value=status or "",
             description="Status"), "scope-trace-status")
         self.window = ipywidgets.Dropdown(options=WINDOWS, value=24, description="Since")
-        self.load_button = _classed(ipywidgets.Button(description="Load", icon="search"),
+        self.load_button = classed(ipywidgets.Button(description="Load", icon="search"),
                                     "scope-trace-load")
-        self.pick = _classed(ipywidgets.Select(description="Span", rows=6,
+        self.pick = classed(ipywidgets.Select(description="Span", rows=6,
                                                layout=ipywidgets.Layout(width="95%")),
                              "scope-trace-pick")
-        self.busy = _classed(ipywidgets.HTML(), "scope-busy")
-        self.status_line = _classed(ipywidgets.HTML(), "scope-status")
+        self.busy = classed(ipywidgets.HTML(), "scope-busy")
+        self.status_line = classed(ipywidgets.HTML(), "scope-status")
         self.table = ipywidgets.HTML()
         self.details = ipywidgets.HTML()
-        self.widget = _classed(ipywidgets.VBox([
+        self.widget = classed(ipywidgets.VBox([
             ipywidgets.HBox([self.prompt, self.model]),
             ipywidgets.HBox([self.status, self.window, self.load_button, self.busy]),
             self.status_line, self.table, self.pick, self.details]), "scope-traces-browser")
@@ -121,14 +121,8 @@ class TracesBrowser:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message, self.message_is_error = text, error
-        colour = "#cf222e" if error else "inherit"
-        self.status_line.value = (f'<span data-testid="scope-status" style="color:{colour}">'
-                                  f"{html.escape(text)}</span>")
+        self.status_line.value = status_html(text, error=error)
 
     def _show_busy(self, in_flight: int) -> None:
-        self.busy.value = "<i>loading…</i>" if in_flight else ""
+        self.busy.value = busy_html(in_flight, 'loading…')
 
-
-def _classed(widget: Any, name: str) -> Any:
-    widget.add_class(name)
-    return widget

@@ -25,6 +25,7 @@ from scope_lab._sync.client import Scope
 from scope_lab.models import Promotion, Version
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
+from scope_lab.widgets._ui import busy_html, classed, status_html
 from scope_lab.widgets._version_rows import history_html, versions_html
 
 
@@ -47,31 +48,31 @@ class VersionManager:
         self.message_is_error = False
         self._jobs = Jobs(workers, on_busy=self._show_busy)
 
-        self.pick = _classed(ipywidgets.Dropdown(description="Version"), "scope-version-pick")
+        self.pick = classed(ipywidgets.Dropdown(description="Version"), "scope-version-pick")
         self.reason = ipywidgets.Text(placeholder="reason (optional)")
-        self.promote_button = _classed(ipywidgets.Button(description="Promote…",
+        self.promote_button = classed(ipywidgets.Button(description="Promote…",
                                                          icon="arrow-up"), "scope-promote")
-        self.confirm_button = _classed(ipywidgets.Button(description="Confirm promotion",
+        self.confirm_button = classed(ipywidgets.Button(description="Confirm promotion",
                                                          button_style="warning"),
                                        "scope-confirm")
         self.cancel_button = ipywidgets.Button(description="Cancel")
         self.confirm_box = ipywidgets.HBox([self.reason, self.confirm_button,
                                             self.cancel_button],
                                            layout=ipywidgets.Layout(display="none"))
-        self.archive_button = _classed(ipywidgets.Button(description="Archive",
+        self.archive_button = classed(ipywidgets.Button(description="Archive",
                                                          icon="archive"), "scope-archive")
-        self.unarchive_button = _classed(ipywidgets.Button(description="Unarchive",
+        self.unarchive_button = classed(ipywidgets.Button(description="Unarchive",
                                                            icon="undo"), "scope-unarchive")
         self.diff_old = ipywidgets.Dropdown(description="Diff")
         self.diff_new = ipywidgets.Dropdown(description="against")
-        self.diff_button = _classed(ipywidgets.Button(description="Diff", icon="columns"),
+        self.diff_button = classed(ipywidgets.Button(description="Diff", icon="columns"),
                                     "scope-diff")
-        self.busy = _classed(ipywidgets.HTML(), "scope-busy")
-        self.status = _classed(ipywidgets.HTML(), "scope-status")
+        self.busy = classed(ipywidgets.HTML(), "scope-busy")
+        self.status = classed(ipywidgets.HTML(), "scope-status")
         self.table = ipywidgets.HTML()
         self.history_table = ipywidgets.HTML()
         self.diff_output = ipywidgets.HTML()
-        self.widget = _classed(ipywidgets.VBox([
+        self.widget = classed(ipywidgets.VBox([
             ipywidgets.HTML(f"<b>{html.escape(prompt)}</b>"), self.table,
             ipywidgets.HBox([self.pick, self.promote_button, self.archive_button,
                              self.unarchive_button, self.busy]),
@@ -204,14 +205,8 @@ class VersionManager:
 
     def _say(self, text: str, *, error: bool = False) -> None:
         self.message, self.message_is_error = text, error
-        colour = "#cf222e" if error else "inherit"
-        self.status.value = (f'<span data-testid="scope-status" style="color:{colour}">'
-                             f"{html.escape(text)}</span>")
+        self.status.value = status_html(text, error=error)
 
     def _show_busy(self, in_flight: int) -> None:
-        self.busy.value = "<i>working…</i>" if in_flight else ""
+        self.busy.value = busy_html(in_flight)
 
-
-def _classed(widget: Any, name: str) -> Any:
-    widget.add_class(name)
-    return widget
