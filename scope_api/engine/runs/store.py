@@ -58,6 +58,8 @@ def claim(ctx: AppContext, *, owner: str, lease_s: float, free: int,
     """Lease up to ``free`` cells of active runs, oldest run first, up to ``ahead`` times
     each run's concurrency (the worker gates the calls themselves at the concurrency;
     the cells beyond it wait, leased, to start the moment a call ends)."""
+    if not _any_run(ctx, Run.status.in_(RUN_ACTIVE)):
+        return []
     now = utcnow()
     claimed: list[Claimed] = []
     with ctx.database.unit_of_work() as session:
@@ -217,9 +219,20 @@ def _finish(session: Session, run: Run) -> None:
     run.summary = run_summary.compute(session, run)
 
 
+def _any_run(ctx: AppContext, condition: Any) -> bool:
+    # A read first: an idle worker polls every second, and on SQLite a write
+    # transaction (BEGIN IMMEDIATE) would queue behind every execution being recorded.
+    with ctx.database.unit_of_work(write=False) as session:
+        return bool(session.scalar(select(exists().where(condition))))
+
+
 def finish_runs(ctx: AppContext) -> list[str]:
     """Mark running runs with no cell left to do as succeeded, with their summary."""
     finished: list[str] = []
+    if not _any_run(ctx, or_(Run.status == "running",
+                             and_(Run.status.in_(("cancelled", "failed")),
+                                  Run.summary.is_(None)))):
+        return finished
     with ctx.database.unit_of_work() as session:
         open_cells = exists().where(RunCell.run_id == Run.id,
                                     RunCell.status.in_(("pending", "running")))
