@@ -2,8 +2,9 @@
 
 The samples are the request and answer shapes each provider's API reference
 documents (sources in each file). ``httpx.MockTransport`` plays the provider:
-it records the exact request an adapter sent and answers with a sample. Timeouts
-and refused connections use real sockets on 127.0.0.1.
+it records the exact request an adapter sent and answers with a sample. Timeouts,
+refused and dropped connections use real sockets on 127.0.0.1 and the client Scope
+itself sends provider calls with (``provider_http_client``, aiohttp underneath).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import httpx
 import pytest
 
+from scope_api.engine.http import provider_http_client
 from scope_api.providers.adapters import ADAPTERS, SIMULATOR_KEY, adapter_for
 from scope_api.providers.adapters._common import MAX_RESPONSE_BYTES, parse_retry_after
 from scope_api.providers.adapters.azure_openai import DEFAULT_API_VERSION
@@ -425,7 +427,7 @@ def closed_port_url() -> str:
 async def test_a_provider_that_never_answers_is_a_non_retryable_timeout(
         silent_server: str) -> None:
     cfg = ProviderConfig("anthropic", silent_server, KEY, {"timeout_s": 0.2})
-    async with httpx.AsyncClient() as client:
+    async with provider_http_client() as client:
         with pytest.raises(ProviderTimeout) as info:
             await ADAPTERS["anthropic"].complete(chat("claude-x"), config=cfg, client=client)
     assert info.value.message == "Anthropic did not answer within 0.2 s"
@@ -435,7 +437,7 @@ async def test_a_provider_that_never_answers_is_a_non_retryable_timeout(
 
 async def test_a_refused_connection_is_a_retryable_provider_error() -> None:
     cfg = ProviderConfig("openai_compatible", closed_port_url() + "/v1", None)
-    async with httpx.AsyncClient() as client:
+    async with provider_http_client() as client:
         with pytest.raises(ProviderError) as info:
             await ADAPTERS["openai_compatible"].complete(chat("m"), config=cfg, client=client)
     assert not isinstance(info.value, ProviderTimeout)
@@ -471,7 +473,7 @@ async def test_the_key_appears_in_no_error_message_and_no_recorded_request(
         keep(ProviderConfig(kind, "", KEY))
         for cfg in (ProviderConfig(kind, silent_server, KEY, {"timeout_s": 0.05}),
                     ProviderConfig(kind, closed_port_url(), KEY)):
-            async with httpx.AsyncClient() as client:
+            async with provider_http_client() as client:
                 with pytest.raises(ProviderError) as info:
                     await ADAPTERS[kind].complete(chat("m"), config=cfg, client=client)
             keep(info.value)
@@ -498,7 +500,7 @@ async def test_a_connection_dropped_before_the_answer_is_retryable() -> None:
     port = server.sockets[0].getsockname()[1]
     try:
         cfg = ProviderConfig("openai", f"http://127.0.0.1:{port}", KEY)
-        async with httpx.AsyncClient() as client:
+        async with provider_http_client() as client:
             with pytest.raises(ProviderError) as info:
                 await ADAPTERS["openai"].complete(chat("gpt-4o"), config=cfg, client=client)
     finally:
@@ -614,7 +616,7 @@ async def on_simulator(simulator_url: str, kind: str, request: CompletionRequest
         model, path = SIM_TARGETS[kind]
         adapter, cfg = ADAPTERS[kind], ProviderConfig(kind, simulator_url + path, KEY)
     cfg.options.update(options, headers=headers or {})
-    async with httpx.AsyncClient() as client:
+    async with provider_http_client() as client:
         return await adapter.complete(request or chat(model), config=cfg, client=client)
 
 

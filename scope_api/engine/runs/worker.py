@@ -30,7 +30,6 @@ from scope_api.errors import ScopeError
 log = logging.getLogger("scope_api.runs")
 RECORD_ATTEMPTS = 4
 GATHER_S = 0.01
-HTTP_SHARDS = 8
 RECORD_BATCH = 256
 
 
@@ -46,7 +45,8 @@ class RunWorker:
         self.capacity = settings.run_max_in_flight
         self.limits = Limits(settings.run_provider_concurrency)
         self._tasks: dict[asyncio.Task[None], store.Claimed] = {}
-        self._plans: dict[str, cells.RunPlan] = {}
+        # One load per run, shared by its cells (a claim starts up to 128 at once).
+        self._plans: dict[str, asyncio.Future[cells.RunPlan]] = {}
         # Each run's concurrency bounds its provider calls; more cells are claimed than
         # that, so the next call starts the moment one ends (not a claim later).
         self._gates: dict[str, asyncio.Semaphore] = {}
@@ -55,12 +55,7 @@ class RunWorker:
                                             asyncio.Future[bool]]] = asyncio.Queue()
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
-        # httpcore's pool does work quadratic in its connection count on every request
-        # (1.0.9: each idle check counts all connections), which at 64+ concurrent calls
-        # to one provider dominates the event loop. Several smaller pools keep that cost
-        # down; cells are spread over them in turn.
-        self._http = [provider_http_client() for _ in range(HTTP_SHARDS)]
-        self._next_http = 0
+        self._http = provider_http_client()
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()
@@ -85,8 +80,7 @@ class RunWorker:
             self._recorder_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._recorder_task
-        for client in self._http:
-            await client.aclose()
+        await self._http.aclose()
         try:
             await run_in_threadpool(store.release, self.ctx, owner=self.owner)
         except Exception:  # the database may be gone at shutdown; leases then expire
@@ -148,13 +142,8 @@ class RunWorker:
         self._wake.set()  # room for another cell
 
     async def _execute(self, claimed: store.Claimed) -> None:
-        ctx = self.ctx
         try:
-            plan = self._plans.get(claimed.run_id)
-            if plan is None:
-                plan = await run_in_threadpool(cells.load_plan, ctx, claimed.run_id)
-                self._plans[claimed.run_id] = plan
-            outcome = await self._outcome(plan, claimed)
+            outcome = await self._outcome(await self._plan(claimed.run_id), claimed)
         except asyncio.CancelledError:
             raise
         except ScopeError as exc:
@@ -173,6 +162,19 @@ class RunWorker:
         if not recorded:
             log.warning("run %s cell %s: lease lost before recording", claimed.run_id,
                         claimed.id)
+
+    async def _plan(self, run_id: str) -> cells.RunPlan:
+        loading = self._plans.get(run_id)
+        if loading is None:
+            loading = self._plans[run_id] = asyncio.ensure_future(
+                run_in_threadpool(cells.load_plan, self.ctx, run_id))
+        try:
+            # Shielded: one cell cancelled must not cancel the load its siblings await.
+            return await asyncio.shield(loading)
+        except Exception:
+            if self._plans.get(run_id) is loading:
+                del self._plans[run_id]  # the next cell tries again
+            raise
 
     async def _record(self, claimed: store.Claimed, outcome: store.CellOutcome) -> bool:
         """Queue the result for the recorder and wait until it is committed."""
@@ -225,13 +227,12 @@ class RunWorker:
                 return await cells.scored(ctx, plan, claimed, prepared,
                                           cells.from_cache(entry), Judge(ctx, plan.tenant_id))
         limit = self.limits.for_provider(plan.tenant_id, claimed.provider)
-        self._next_http = (self._next_http + 1) % len(self._http)
         gate = self._gates.get(claimed.run_id)
         if gate is None:
             gate = self._gates[claimed.run_id] = asyncio.Semaphore(plan.concurrency)
         async with gate:
             outcome = await cells.call(ctx, plan, claimed, prepared, limit,
-                                       client=self._http[self._next_http])
+                                       client=self._http)
         if key is not None and outcome.status == "succeeded" and outcome.output is not None:
             await run_in_threadpool(store.cache_put, ctx, tenant_id=plan.tenant_id, key=key,
                                     output=outcome.output, input_tokens=outcome.input_tokens,
