@@ -23,6 +23,9 @@ import aiohttp
 import httpx
 from httpx_aiohttp import AiohttpTransport
 
+MAX_CONNECTIONS = 256
+KEEPALIVE_S = 5.0
+
 #: aiohttp's errors → httpx's, most specific first (the first ``isinstance`` wins).
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
@@ -72,6 +75,9 @@ class ProviderTransport(AiohttpTransport):
             raise _as_httpx(exc, request) from exc.__cause__
         assert isinstance(response.stream, httpx.AsyncByteStream)
         response.stream = _Body(response.stream, request)
+        # Nor in httpx's jar (see _session).
+        if "set-cookie" in response.headers:
+            del response.headers["set-cookie"]
         return response
 
 
@@ -81,11 +87,19 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
+def _session() -> aiohttp.ClientSession:
+    # No cookie jar: one session serves every tenant, and a cookie one provider sets
+    # must never ride along on another tenant's call to the same host.
+    return aiohttp.ClientSession(
+        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_tls_context(),
+                                       keepalive_timeout=KEEPALIVE_S),
+        cookie_jar=aiohttp.DummyCookieJar())
+
+
 def provider_http_client() -> httpx.AsyncClient:
     """A client for provider calls (per-call timeouts come from the adapters).
 
-    Open it inside the event loop that will use it: aiohttp's session is bound to it.
+    The aiohttp session is opened on the first call, in the event loop that makes it.
     """
-    limits = httpx.Limits(max_connections=256, max_keepalive_connections=64)
     return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
-                             transport=ProviderTransport(verify=_tls_context(), limits=limits))
+                             transport=ProviderTransport(client=_session))

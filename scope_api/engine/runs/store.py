@@ -61,40 +61,49 @@ def claim(ctx: AppContext, *, owner: str, lease_s: float, free: int,
     if not _any_run(ctx, Run.status.in_(RUN_ACTIVE)):
         return []
     now = utcnow()
+    lease_until = now + timedelta(seconds=lease_s)
     claimed: list[Claimed] = []
+    # Core statements: a claim runs in a thread, and the ORM's per-object work there
+    # held the GIL long enough to delay the event loop's provider calls.
+    cells = cast(Table, RunCell.__table__)
     with ctx.database.unit_of_work() as session:
-        runs = session.scalars(select(Run).where(Run.status.in_(RUN_ACTIVE))
+        runs = session.execute(select(Run.id, Run.tenant_id, Run.concurrency, Run.status)
+                               .where(Run.status.in_(RUN_ACTIVE))
                                .order_by(Run.created_at, Run.id)).all()
         for run in runs:
             room = min(free - len(claimed), ahead * run.concurrency - in_flight.get(run.id, 0))
             if room <= 0:
                 continue
-            cells = session.scalars(
-                select(RunCell)
-                .where(RunCell.run_id == run.id,
-                       or_(RunCell.status == "pending",
-                           and_(RunCell.status == "running", RunCell.lease_until < now)))
-                .order_by(RunCell.item_position, RunCell.id).limit(room)
-                .with_for_update(skip_locked=True)).all()
-            if not cells:
+            rows = session.execute(
+                select(cells.c.id, cells.c.item_id, cells.c.version, cells.c.provider,
+                       cells.c.model, cells.c.attempts, GoldenItem.variables,
+                       GoldenItem.expected)
+                .outerjoin(GoldenItem, GoldenItem.id == cells.c.item_id)
+                .where(cells.c.run_id == run.id,
+                       or_(cells.c.status == "pending",
+                           and_(cells.c.status == "running", cells.c.lease_until < now)))
+                .order_by(cells.c.item_position, cells.c.id).limit(room)
+                .with_for_update(skip_locked=True, of=cells)).all()
+            if not rows:
                 continue
             if run.status == "queued":
-                run.status, run.started_at = "running", now
-            items = {i.id: i for i in session.scalars(
-                select(GoldenItem).where(GoldenItem.id.in_([c.item_id for c in cells])))}
-            for cell in cells:
-                if cell.attempts >= MAX_ATTEMPTS:
-                    _abandon(session, run, cell, now)
-                    continue
-                cell.status, cell.lease_owner = "running", owner
-                cell.lease_until = now + timedelta(seconds=lease_s)
-                cell.attempts += 1
-                item = items.get(cell.item_id)
-                claimed.append(Claimed(
-                    id=cell.id, run_id=run.id, tenant_id=run.tenant_id, item_id=cell.item_id,
-                    variables=None if item is None else dict(item.variables),
-                    expected=None if item is None else item.expected, version=cell.version,
-                    provider=cell.provider, model=cell.model, attempts=cell.attempts))
+                session.execute(update(Run).where(Run.id == run.id)
+                                .values(status="running", started_at=now))
+            spent = [row for row in rows if row.attempts >= MAX_ATTEMPTS]
+            if spent:
+                _abandon(session, run.id, [row.id for row in spent], now)
+            taken = [row for row in rows if row.attempts < MAX_ATTEMPTS]
+            if taken:
+                session.execute(
+                    update(cells).where(cells.c.id == bindparam("cell_id")),
+                    [{"cell_id": row.id, "status": "running", "lease_owner": owner,
+                      "lease_until": lease_until, "attempts": row.attempts + 1}
+                     for row in taken])
+            claimed.extend(Claimed(
+                id=row.id, run_id=run.id, tenant_id=run.tenant_id, item_id=row.item_id,
+                variables=None if row.variables is None else dict(row.variables),
+                expected=row.expected, version=row.version, provider=row.provider,
+                model=row.model, attempts=row.attempts + 1) for row in taken)
     return claimed
 
 
@@ -247,14 +256,14 @@ def finish_runs(ctx: AppContext) -> list[str]:
     return finished
 
 
-def _abandon(session: Session, run: Run, cell: RunCell, now: datetime) -> None:
-    """A cell whose workers keep dying on it fails instead of taking down the next one."""
-    cell.status, cell.lease_owner, cell.lease_until, cell.completed_at = (
-        "failed", None, None, now)
-    cell.error = {"code": "abandoned",
-                  "message": f"claimed {MAX_ATTEMPTS} times without finishing"}
-    run.done += 1
-    run.failed += 1
+def _abandon(session: Session, run_id: str, cell_ids: list[str], now: datetime) -> None:
+    """Cells whose workers keep dying on them fail instead of taking down the next one."""
+    session.execute(update(RunCell).where(RunCell.id.in_(cell_ids)).values(
+        status="failed", lease_owner=None, lease_until=None, completed_at=now,
+        error={"code": "abandoned",
+               "message": f"claimed {MAX_ATTEMPTS} times without finishing"}))
+    session.execute(update(Run).where(Run.id == run_id).values(
+        done=Run.done + len(cell_ids), failed=Run.failed + len(cell_ids)))
 
 
 def cache_get(ctx: AppContext, *, tenant_id: str, key: str) -> ResponseCacheEntry | None:

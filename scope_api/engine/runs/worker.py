@@ -30,6 +30,8 @@ from scope_api.errors import ScopeError
 log = logging.getLogger("scope_api.runs")
 RECORD_ATTEMPTS = 4
 GATHER_S = 0.01
+CLAIM_BATCH_SHARE = 8  # claim once an eighth of the capacity is free
+RECORD_GATHER_S = 0.02
 RECORD_BATCH = 256
 
 
@@ -122,7 +124,11 @@ class RunWorker:
                 if status.get(claimed.run_id) not in ("queued", "running"):
                     task.cancel()
         free = self.capacity - len(self._tasks)
-        if free > 0:
+        # Claim in batches while a backlog of claimed cells remains: each claim is a
+        # write transaction whose Python work in a thread competes with the event loop
+        # for the GIL, and one per few completions delayed every call (bench_runs).
+        if free >= max(1, self.capacity // CLAIM_BATCH_SHARE) or \
+                (free > 0 and len(self._tasks) <= self.capacity // 2):
             claimed_cells = await run_in_threadpool(
                 store.claim, ctx, owner=self.owner, lease_s=self.lease_s, free=free,
                 in_flight=in_flight)
@@ -186,6 +192,9 @@ class RunWorker:
         """Commit finished cells in groups: whatever finished while the last commit ran."""
         while True:
             batch = [await self._finished.get()]
+            # A moment for the cells finishing alongside: fewer, larger transactions.
+            # No provider slot waits on this (a cell's gate is released at its answer).
+            await asyncio.sleep(RECORD_GATHER_S)
             while not self._finished.empty() and len(batch) < RECORD_BATCH:
                 batch.append(self._finished.get_nowait())
             pairs = [(claimed, outcome) for claimed, outcome, _ in batch]

@@ -9,15 +9,17 @@
 - ``POST /_simulator/reset[?key=K]``: forget the call counts (``204``)
 
 Every completion request goes through the same steps: count the call under
-its ``x-simulator-key``; check credentials the provider's way; wait the
-latency (and a ``timeout`` fault's delay); answer an HTTP fault; parse and
-validate the body (the provider's ``400`` when invalid); answer
-deterministically; apply a body fault (``malformed``, ``no-usage``, ``empty``).
+its ``x-simulator-key``; check credentials the provider's way; work out the
+answer: an HTTP fault, or the body parsed and validated (the provider's ``400``
+when invalid), answered deterministically, with any body fault applied
+(``malformed``, ``no-usage``, ``empty``); then hold it until the latency (and a
+``timeout`` fault's delay) has passed since the request arrived.
 """
 
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -57,6 +59,7 @@ def _state(request: Request) -> SimulatorState:
 
 
 async def _complete(fmt: WireFormat, request: Request) -> Response:
+    arrived = time.monotonic()
     state = _state(request)
     key = request.headers.get(KEY_HEADER, "")
     number = state.ledger.arrive(key)
@@ -73,31 +76,42 @@ async def _complete(fmt: WireFormat, request: Request) -> Response:
         delay_ms = state.latency_ms + options.latency_ms
         if fault == "timeout":
             delay_ms += options.delay_ms
-        if not await pause(delay_ms / 1000, request.receive):
+        # The answer is worked out first and held until the latency has passed since
+        # the request arrived: a fixed-latency provider, however busy the simulator is.
+        response, billed = _respond(fmt, request, raw, fault, options, state.seed)
+        if not await pause(delay_ms / 1000 - (time.monotonic() - arrived), request.receive):
             return Response(status_code=499)  # the client is gone; nobody reads this
-        if fault in HTTP_FAULTS:
-            return _http_fault(fmt, fault, options)
-        try:
-            body = json.loads(raw)
-        except ValueError:
-            return fmt.error(Failure.INVALID_REQUEST, fmt.bad_json_message)
-        if not isinstance(body, dict):
-            return fmt.error(Failure.INVALID_REQUEST, "The request body must be a JSON object.")
-        try:
-            prompt = fmt.parse(body, request)
-        except InvalidRequest as exc:
-            return fmt.error(Failure.INVALID_REQUEST, exc.message, param=exc.param,
-                             code=exc.code)
-        result = answer(prompt, seed=state.seed, empty=fault == "empty", judge=options.judge)
-        payload = fmt.render(prompt, result, usage=fault != "no-usage", request=request)
-        text = json.dumps(payload, ensure_ascii=False)
-        if fault == "malformed":
-            text = text[:len(text) // 2]
-        else:
+        if billed:
             state.ledger.answered(key)
-        return Response(text, media_type="application/json")
+        return response
     finally:
         state.ledger.leave(key)
+
+
+def _respond(fmt: WireFormat, request: Request, raw: bytes, fault: str | None,
+             options: Options, seed: int) -> tuple[Response, bool]:
+    """The answer (an HTTP fault, the provider's ``400``, or a completion) and whether
+    it is a billed one."""
+    if fault in HTTP_FAULTS:
+        return _http_fault(fmt, fault, options), False
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return fmt.error(Failure.INVALID_REQUEST, fmt.bad_json_message), False
+    if not isinstance(body, dict):
+        return fmt.error(Failure.INVALID_REQUEST,
+                         "The request body must be a JSON object."), False
+    try:
+        prompt = fmt.parse(body, request)
+    except InvalidRequest as exc:
+        return fmt.error(Failure.INVALID_REQUEST, exc.message, param=exc.param,
+                         code=exc.code), False
+    result = answer(prompt, seed=seed, empty=fault == "empty", judge=options.judge)
+    payload = fmt.render(prompt, result, usage=fault != "no-usage", request=request)
+    text = json.dumps(payload, ensure_ascii=False)
+    if fault == "malformed":
+        return Response(text[:len(text) // 2], media_type="application/json"), False
+    return Response(text, media_type="application/json"), True
 
 
 def _http_fault(fmt: WireFormat, fault: str, options: Options) -> Response:
