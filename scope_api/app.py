@@ -16,8 +16,10 @@ from scope_api.config import Settings, get_settings
 from scope_api.context import AppContext
 from scope_api.db import Database, build_engine
 from scope_api.engine.http import provider_http_client
+from scope_api.engine.recorder import ExecutionRecorder
 from scope_api.engine.runs.worker import RunWorker
 from scope_api.engine.simulator_server import InProcessSimulator
+from scope_api.engine.target_cache import TargetCache
 from scope_api.errors import install_error_handlers
 from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
 from scope_api.notify_listener import NotifyListener
@@ -60,12 +62,14 @@ def build_context(settings: Settings) -> AppContext:
     # Cursors are signed with material derived from the JWT keys: no extra secret to manage.
     cursor_keys = [keyring.active.secret_material,
                    *(k.secret_material for k in keyring.by_kid.values() if k != keyring.active)]
+    production_cache = ProductionCache(settings.production_cache_ttl_s,
+                                       marker=_sqlite_marker(settings))
     return AppContext(settings=settings, database=Database(build_engine(
                           settings.resolved_database_url)),
                       tokens=tokens, cursors=CursorCodec(*cursor_keys),
-                      production_cache=ProductionCache(
-                          settings.production_cache_ttl_s, marker=_sqlite_marker(settings)),
-                      secrets=SecretBox.from_settings(settings), telemetry=Telemetry(settings))
+                      production_cache=production_cache,
+                      secrets=SecretBox.from_settings(settings), telemetry=Telemetry(settings),
+                      targets=TargetCache(production_cache, settings.production_cache_ttl_s))
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -80,11 +84,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         simulator = InProcessSimulator()
         context.http = provider_http_client()
         worker = context.run_worker = RunWorker(context)
+        recorder = context.recorder = ExecutionRecorder(context)
         try:
             context.simulator_url = await simulator.start()
+            recorder.start()
             worker.start()
             yield
         finally:
+            await recorder.stop()  # requests have finished: their records are written
             await worker.stop()  # before the HTTP client: its calls are cancelled first
             await context.http.aclose()  # first: the simulator then has no idle connections
             await simulator.stop()

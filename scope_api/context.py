@@ -17,7 +17,9 @@ from scope_api.services.run_summary import LiveSummaries
 from scope_api.telemetry import Telemetry
 
 if TYPE_CHECKING:
+    from scope_api.engine.recorder import ExecutionRecorder
     from scope_api.engine.runs.worker import RunWorker
+    from scope_api.engine.target_cache import TargetCache
 
 
 @dataclass
@@ -35,6 +37,10 @@ class AppContext:
     """The one HTTP client for provider calls; opened and closed by the lifespan."""
     simulator_url: str | None = None
     """Base URL of the in-process provider simulator (``engine.simulator_server``)."""
+    targets: TargetCache | None = None
+    """What executions read before their call, cached (``engine.target_cache``)."""
+    recorder: ExecutionRecorder | None = None
+    """Commits execution records in groups (``engine.recorder``); started by the lifespan."""
     run_worker: RunWorker | None = None
     """Executes golden-set run cells in the background (``engine.runs``)."""
     run_summaries: LiveSummaries = field(default_factory=LiveSummaries)

@@ -58,6 +58,9 @@ class ProductionCache:
         self._generations: dict[Key, int] = {}
         self._epoch = 0  # bumped by clear(), which invalidates every key at once
         self._lock = threading.Lock()
+        #: Called after every invalidation (one key or all): caches derived from the
+        #: registry (``engine.target_cache``) drop what they hold.
+        self.listeners: list[Callable[[], None]] = []
 
     def _marker_mtime(self) -> int:
         if self._marker is None:
@@ -67,15 +70,18 @@ class ProductionCache:
         except FileNotFoundError:
             return 0
 
-    def _check_marker(self) -> None:
+    def check_marker(self) -> None:
+        """Clear everything if another process sharing the SQLite file changed the
+        registry (one ``stat``; nothing to do without a marker file)."""
+        if self._marker is None:
+            return
         seen = self._marker_mtime()
         if seen != self._marker_seen:
             self._marker_seen = seen
             self.clear()
 
     def get(self, key: Key) -> Entry | None:
-        if self._marker is not None:
-            self._check_marker()
+        self.check_marker()
         entry = self._entries.get(key)
         if entry is None or entry.expires_at <= self._clock():
             return None
@@ -101,6 +107,7 @@ class ProductionCache:
         with self._lock:
             self._generations[key] = self._generations.get(key, 0) + 1
             self._entries.pop(key, None)
+        self._tell_listeners()
 
     def announce(self) -> None:
         """Tell other processes sharing the marker file that something changed."""
@@ -111,9 +118,17 @@ class ProductionCache:
         with self._lock:
             self._epoch += 1
             self._entries.clear()
+        self._tell_listeners()
+
+    def _tell_listeners(self) -> None:
+        for listener in self.listeners:
+            listener()
 
 
 NOTIFY_CHANNEL = "scope_production"
+#: The key invalidated when a tenant's providers or prices change: not a prompt name
+#: (those never start with ``:``), and it reaches the other replicas the same way.
+PROVIDERS_KEY = ":providers"
 
 
 def invalidate_on_commit(session: Session, cache: ProductionCache, key: Key) -> None:

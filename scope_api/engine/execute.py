@@ -4,7 +4,8 @@ The steps, and what each failure is:
 
 1. Read the prompt version (``version`` or ``label: "production"``), the
    provider (its key decrypted) and the model's price, in one short read
-   transaction (``record.load_target``): ``404`` for a missing prompt,
+   transaction (``record.load_target``), or take them from the cache that any
+   registry change clears (``target_cache``): ``404`` for a missing prompt,
    version or provider.
 2. Render the content with the variables: ``422`` naming every missing
    variable. Check the model against the provider's ``enabled_models`` and the
@@ -16,7 +17,8 @@ The steps, and what each failure is:
    the ``SCOPE_PROVIDER_*`` settings) inside the execution's span, timing the
    call on a monotonic clock (``latency_ms``, retries included).
 4. Price the call (tenant override, else catalog; exact decimals) and record the
-   execution and its span in one short write transaction.
+   execution and its span in one short write transaction, shared with the executions
+   that finished meanwhile (``recorder``); the answer waits for the commit.
 
 A provider failure is recorded too (``status: "failed"``, ``error: {code,
 message}`` with the provider's own message) and then answered ``502
@@ -49,9 +51,7 @@ async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) 
     """Run ``body`` for ``principal``'s tenant; the recorded execution, or an error."""
     if ctx.http is None:
         raise RuntimeError("the provider HTTP client is opened by the app's lifespan")
-    target = await run_in_threadpool(
-        record.load_target, ctx, tenant_id=principal.tenant_id, prompt=body.prompt,
-        version=body.version, provider=body.provider, model=body.model)
+    target = await _target(ctx, principal.tenant_id, body)
 
     rendered = requests.render(target.content, body.variables)
     adapter = requests.choose_adapter(kind=target.kind, provider=target.provider,
@@ -86,15 +86,36 @@ async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) 
                        "parameters": requests.parameters_record(request.parameters)}
     outcome = _outcome(result, failure, rendered_record, latency_ms, cost, warnings,
                        priced=target.price is not None)
-    execution = await run_in_threadpool(
-        record.save, ctx, execution_id=execution_id, tenant_id=principal.tenant_id,
-        target=target, model=body.model, outcome=outcome, span=called.span,
-        created_by=principal.subject)
+    rows = record.rows(execution_id=execution_id, tenant_id=principal.tenant_id,
+                       target=target, model=body.model, outcome=outcome, span=called.span,
+                       created_by=principal.subject)
+    if ctx.recorder is not None:
+        await ctx.recorder.save(rows)
+    else:  # an app context without its lifespan (scripts, some tests)
+        await run_in_threadpool(record.save_rows, ctx, [rows])
+    execution = Execution(**rows[0])  # for the response; never added to a session
     if failure is not None:
         error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed
         raise error(failure.message, details={"execution_id": execution.id,
                                               "trace_id": execution.trace_id})
     return execution
+
+
+async def _target(ctx: AppContext, tenant_id: str, body: ExecutionCreate) -> record.Target:
+    """The execution's target, from the cache when the registry has not changed."""
+    key = (tenant_id, body.prompt, body.version, body.provider, body.model)
+    cache = ctx.targets
+    if cache is not None:
+        target = cache.get(key)
+        if target is not None:
+            return target
+        epoch = cache.epoch()
+    target = await run_in_threadpool(
+        record.load_target, ctx, tenant_id=tenant_id, prompt=body.prompt,
+        version=body.version, provider=body.provider, model=body.model)
+    if cache is not None:
+        cache.put(key, target, epoch)
+    return target
 
 
 def _outcome(result: CompletionResult | None, failure: ProviderError | None,

@@ -4,17 +4,18 @@
    (decrypting its key) and the model's price. Read-only; committed before the
    provider is called, so no transaction (on SQLite: no lock) is ever held
    while waiting for a provider.
-2. :func:`save`: after the call, insert the execution and its span record
-   together, succeeded or failed.
+2. :func:`save_rows`: after the call, insert the execution and its span record
+   together, succeeded or failed (through ``recorder``, which commits the records
+   of concurrent executions together).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
+from sqlalchemy import Table, insert
 from sqlalchemy.exc import IntegrityError
 
 from scope_api import templating
@@ -26,6 +27,9 @@ from scope_api.providers.catalog import Price, load_catalog
 from scope_api.providers.types import ProviderConfig
 from scope_api.services import prompts, providers, versions
 from scope_api.telemetry import SpanRecord
+
+EXECUTIONS = cast(Table, Execution.__table__)
+SPANS = cast(Table, ExecutionSpan.__table__)
 
 
 @dataclass(frozen=True)
@@ -88,36 +92,46 @@ class Outcome:
     warnings: list[str]
 
 
-def save(ctx: AppContext, *, execution_id: str, tenant_id: str, target: Target, model: str,
-         outcome: Outcome, span: SpanRecord, created_by: str | None) -> Execution:
-    """Insert the execution and its span record in one short write transaction."""
-    created_at: datetime = utcnow()
-    execution = Execution(
-        id=execution_id, tenant_id=tenant_id, prompt=target.prompt, prompt_id=target.prompt_id,
-        version=target.version, provider=target.provider, provider_id=target.provider_id,
-        model=model, status=outcome.status, rendered=outcome.rendered, output=outcome.output,
-        error=outcome.error, input_tokens=outcome.input_tokens,
-        output_tokens=outcome.output_tokens, latency_ms=outcome.latency_ms,
-        cost_usd=None if outcome.cost_usd is None else str(outcome.cost_usd),
-        warnings=list(outcome.warnings), trace_id=span.trace_id, span_id=span.span_id,
-        created_by=created_by, created_at=created_at)
-    span_row = ExecutionSpan(
-        trace_id=span.trace_id, span_id=span.span_id, tenant_id=tenant_id,
-        execution_id=execution_id, name=span.name[:256], start=span.start,
-        duration_ms=span.duration_ms, attributes=dict(span.attributes), status=span.status,
-        prompt=target.prompt, model=model)
+def rows(*, execution_id: str, tenant_id: str, target: Target, model: str,
+         outcome: Outcome, span: SpanRecord, created_by: str | None
+         ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The ``executions`` and ``execution_spans`` rows recording one call."""
+    row: dict[str, Any] = {
+        "id": execution_id, "tenant_id": tenant_id, "prompt": target.prompt,
+        "prompt_id": target.prompt_id, "version": target.version,
+        "provider": target.provider, "provider_id": target.provider_id, "model": model,
+        "status": outcome.status, "rendered": outcome.rendered, "output": outcome.output,
+        "error": outcome.error, "input_tokens": outcome.input_tokens,
+        "output_tokens": outcome.output_tokens, "latency_ms": outcome.latency_ms,
+        "cost_usd": None if outcome.cost_usd is None else str(outcome.cost_usd),
+        "warnings": list(outcome.warnings), "trace_id": span.trace_id,
+        "span_id": span.span_id, "created_by": created_by, "created_at": utcnow()}
+    span_row = {
+        "trace_id": span.trace_id, "span_id": span.span_id, "tenant_id": tenant_id,
+        "execution_id": execution_id, "name": span.name[:256], "start": span.start,
+        "duration_ms": span.duration_ms, "attributes": dict(span.attributes),
+        "status": span.status, "prompt": target.prompt, "model": model}
+    return row, span_row
+
+
+def save_rows(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    """Insert executions with their span records, all in one short write transaction."""
     try:
-        _insert(ctx, execution, span_row)
+        _insert(ctx, batch)
     except IntegrityError:
-        # The prompt or provider was deleted during the call: keep the record (by
-        # name) without the links, as deleting them later would have done.
-        execution.prompt_id = execution.provider_id = None
-        _insert(ctx, execution, span_row)
-    return execution
+        for pair in batch:  # find the rows that failed
+            try:
+                _insert(ctx, [pair])
+            except IntegrityError:
+                # The prompt or provider was deleted during the call: keep the record
+                # (by name) without the links, as deleting them later would have done.
+                pair[0]["prompt_id"] = pair[0]["provider_id"] = None
+                _insert(ctx, [pair])
 
 
-def _insert(ctx: AppContext, execution: Execution, span_row: ExecutionSpan) -> None:
+def _insert(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+    # Core statements: the ORM's unit of work cost about as much as the database work.
     with ctx.database.unit_of_work() as session:
-        session.add(execution)
-        session.flush()  # the execution first: the span row references it
-        session.add(span_row)
+        # The executions first: span rows reference them.
+        session.execute(insert(EXECUTIONS), [row for row, _ in batch])
+        session.execute(insert(SPANS), [span_row for _, span_row in batch])

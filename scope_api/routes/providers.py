@@ -139,16 +139,17 @@ async def update_provider(principal: ProviderAdmin, provider: ExistingProvider,
         with ctx.database.unit_of_work() as session:
             return provider_out(providers.update(
                 session, box=ctx.secrets, tenant_id=principal.tenant_id, name=provider.name,
-                changes=changes))
+                changes=changes, cache=ctx.production_cache))
 
     return await run_in_threadpool(work)
 
 
 @router.delete("/providers/{name}", status_code=204, responses=error_responses(404))
 def delete_provider(principal: ProviderAdmin, provider: ExistingProvider,
-                    session: SessionDep) -> Response:
+                    session: SessionDep, ctx: ContextDep) -> Response:
     """Delete a provider, its encrypted key and its price overrides."""
-    providers.delete(session, tenant_id=principal.tenant_id, name=provider.name)
+    providers.delete(session, tenant_id=principal.tenant_id, name=provider.name,
+                     cache=ctx.production_cache)
     return Response(status_code=204)
 
 
@@ -198,12 +199,13 @@ def list_models(principal: ModelReader, session: SessionDep, ctx: ContextDep, pa
 @router.put("/models/{provider}/{model:path}/price", response_model=ModelOut,
             responses=error_responses(404, 409, 413))
 def set_model_price(principal: ProviderAdmin, provider: PricedProvider, model: ModelId,
-                    body: PriceOverride, session: SessionDep) -> ModelOut:
+                    body: PriceOverride, session: SessionDep, ctx: ContextDep) -> ModelOut:
     """Set the tenant's price for one model of one provider; it wins over the catalog
     (also for models the catalog does not list, e.g. self-hosted ones)."""
     price = Price.of(body.input_per_mtok_usd, body.output_per_mtok_usd)
     providers.set_price(session, provider=provider, model=model, price=price,
-                        context_window=body.context_window, created_by=principal.subject)
+                        context_window=body.context_window, created_by=principal.subject,
+                        cache=ctx.production_cache)
     entries = providers.models_for(session, tenant_id=principal.tenant_id,
                                    provider_name=provider.name, catalog=load_catalog())
     return model_out(next(e for e in entries if e.model == model))
@@ -212,7 +214,7 @@ def set_model_price(principal: ProviderAdmin, provider: PricedProvider, model: M
 @router.delete("/models/{provider}/{model:path}/price", status_code=204,
                responses=error_responses(404))
 def delete_model_price(principal: ProviderAdmin, provider: PricedProvider, model: ModelId,
-                       session: SessionDep) -> Response:
+                       session: SessionDep, ctx: ContextDep) -> Response:
     """Remove the tenant's price override: the catalog price applies again."""
-    providers.delete_price(session, provider=provider, model=model)
+    providers.delete_price(session, provider=provider, model=model, cache=ctx.production_cache)
     return Response(status_code=204)

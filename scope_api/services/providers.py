@@ -18,6 +18,7 @@ from scope_api.errors import Conflict, NotFound, ValidationFailed
 from scope_api.models import ModelPriceOverride, Provider, Tenant
 from scope_api.models.base import new_id, utcnow
 from scope_api.pagination import CursorCodec, PageRequest, paginate
+from scope_api.production_cache import PROVIDERS_KEY, ProductionCache, invalidate_on_commit
 from scope_api.providers.catalog import Catalog, Price, base_model_id
 from scope_api.providers.types import ProviderConfig
 from scope_api.security.crypto import DecryptionError, SecretBox
@@ -108,9 +109,10 @@ def create(session: Session, *, box: SecretBox, tenant_id: str, name: str, kind:
 
 
 def update(session: Session, *, box: SecretBox, tenant_id: str, name: str,
-           changes: Mapping[str, Any]) -> Provider:
+           changes: Mapping[str, Any], cache: ProductionCache) -> Provider:
     """Apply the fields present in ``changes`` (``None`` clears ``base_url``/``api_key``)."""
     provider = get(session, tenant_id=tenant_id, name=name, lock=True)
+    invalidate_on_commit(session, cache, (tenant_id, PROVIDERS_KEY))
     base_url = changes.get("base_url", provider.base_url)
     has_key = (changes["api_key"] is not None if "api_key" in changes
                else provider.api_key_ciphertext is not None)
@@ -127,9 +129,10 @@ def update(session: Session, *, box: SecretBox, tenant_id: str, name: str,
     return provider
 
 
-def delete(session: Session, *, tenant_id: str, name: str) -> None:
+def delete(session: Session, *, tenant_id: str, name: str, cache: ProductionCache) -> None:
     """Delete a provider and its price overrides."""
     session.delete(get(session, tenant_id=tenant_id, name=name, lock=True))
+    invalidate_on_commit(session, cache, (tenant_id, PROVIDERS_KEY))
     session.flush()
 
 
@@ -233,8 +236,10 @@ def price_for(session: Session, *, provider: Provider, model: str,
 
 
 def set_price(session: Session, *, provider: Provider, model: str, price: Price,
-              context_window: int | None, created_by: str | None) -> ModelPriceOverride:
+              context_window: int | None, created_by: str | None,
+              cache: ProductionCache) -> ModelPriceOverride:
     """Create or replace the tenant's price for ``model`` of ``provider``."""
+    invalidate_on_commit(session, cache, (provider.tenant_id, PROVIDERS_KEY))
     row = session.scalar(select(ModelPriceOverride).where(
         ModelPriceOverride.provider_id == provider.id,
         ModelPriceOverride.model == model).with_for_update())
@@ -254,12 +259,14 @@ def set_price(session: Session, *, provider: Provider, model: str, price: Price,
     return row
 
 
-def delete_price(session: Session, *, provider: Provider, model: str) -> None:
+def delete_price(session: Session, *, provider: Provider, model: str,
+                 cache: ProductionCache) -> None:
     row = session.scalar(select(ModelPriceOverride).where(
         ModelPriceOverride.provider_id == provider.id, ModelPriceOverride.model == model))
     if row is None:
         raise NotFound(f"no price override for '{model}' on provider '{provider.name}'")
     session.delete(row)
+    invalidate_on_commit(session, cache, (provider.tenant_id, PROVIDERS_KEY))
     session.flush()
 
 

@@ -245,31 +245,37 @@ class Sent:
 async def open_loop(base_url: str, token: str, rate: float, seconds: float,
                     first_rid: int) -> tuple[list[Sent], float]:
     """``rate`` requests/s for ``seconds``, each sent on schedule whatever the responses
-    (open loop); the requests, and the worst lateness of a send against its schedule."""
-    import httpx
+    (open loop); the requests, and the worst lateness of a send against its schedule.
+
+    aiohttp, not httpx: httpcore's pool does work quadratic in its connections on every
+    request, so once the server fell behind and connections piled up, an httpx generator
+    spun at 100% CPU and could no longer send on schedule (or finish)."""
+    import aiohttp
 
     headers = {"authorization": f"Bearer {token}", "content-type": "application/json"}
     results: list[Sent] = []
     failures: list[str] = []
     late = 0.0
-    limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
-    async with httpx.AsyncClient(base_url=base_url, limits=limits, timeout=30) as client:
+    connector = aiohttp.TCPConnector(limit=2000)
+    async with aiohttp.ClientSession(base_url, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=30)) as client:
         async def one(rid: int) -> None:
             body = json.dumps({"prompt": PROMPT, "label": "production", "provider": "sim",
                                "model": MODEL, "variables": {**VARIABLES, "rid": rid},
                                "parameters": {"max_tokens": 64}})
             start = time.perf_counter()
             try:
-                response = await client.post("/api/v1/executions", content=body,
-                                             headers={**headers, "x-bench-id": str(rid)})
-            except httpx.HTTPError:
+                async with client.post("/api/v1/executions", data=body,
+                                       headers={**headers, "x-bench-id": str(rid)}) as response:
+                    text = await response.text()
+            except (aiohttp.ClientError, TimeoutError):
                 results.append(Sent(rid, start, time.perf_counter(), 0, None))
                 return
             end = time.perf_counter()
-            latency = response.json().get("latency_ms") if response.status_code == 201 else None
-            if response.status_code != 201 and not failures:
-                failures.append(f"{response.status_code} {response.text[:300]}")
-            results.append(Sent(rid, start, end, response.status_code, latency))
+            latency = json.loads(text).get("latency_ms") if response.status == 201 else None
+            if response.status != 201 and not failures:
+                failures.append(f"{response.status} {text[:300]}")
+            results.append(Sent(rid, start, end, response.status, latency))
 
         count = int(rate * seconds)
         tasks = []
@@ -483,7 +489,7 @@ def main(argv: list[str] | None = None) -> int:
         os.sched_setaffinity(0, {int(cpus.loader[-1])})
     print(f"engine overhead benchmark: POST /api/v1/executions at {args.rates} requests/s, "
           f"{args.duration:g} s each after {args.warmup:g} s warm-up\n  {cpus.note} "
-          "(the simulator too)\n  load generator: Python asyncio + httpx, open loop "
+          "(the simulator too)\n  load generator: Python asyncio + aiohttp, open loop "
           "(fixed rate)", flush=True)
     busy = cpu_busy()
     if busy is not None and busy > 0.10:
