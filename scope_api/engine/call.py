@@ -7,6 +7,7 @@ allow; the caller records the outcome.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -32,9 +33,11 @@ class Called:
 
 async def timed_call(ctx: AppContext, info: ExecutionInfo,
                      attempt: Callable[[], Awaitable[CompletionResult]], *,
-                     price: Price | None, max_attempts: int) -> Called:
+                     price: Price | None, max_attempts: int,
+                     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> Called:
     """Run ``attempt`` with retries inside the execution's span; never raises a
-    :class:`ProviderError` (it is returned as ``failure``)."""
+    :class:`ProviderError` (it is returned as ``failure``). ``sleep`` waits between
+    attempts (a run cell gives up its slot meanwhile)."""
     settings = ctx.settings
     result: CompletionResult | None = None
     failure: ProviderError | None = None
@@ -45,7 +48,7 @@ async def timed_call(ctx: AppContext, info: ExecutionInfo,
             result = await call_with_retries(
                 attempt, max_attempts=max_attempts,
                 base_delay_s=settings.provider_retry_base_delay_s,
-                max_delay_s=settings.provider_retry_max_delay_s)
+                max_delay_s=settings.provider_retry_max_delay_s, sleep=sleep)
         except ProviderError as exc:
             failure = exc
             span.fail(exc)

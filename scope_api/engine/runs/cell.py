@@ -7,8 +7,10 @@ span, catalog price) and is recorded as an execution too, so run cells appear in
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
@@ -102,8 +104,11 @@ def cache_key(prepared: Prepared) -> str:
 
 
 async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Prepared,
-               limit: AdaptiveLimit, *, client: httpx.AsyncClient) -> store.CellOutcome:
-    """Call the target once (with the usual retries); the outcome with its execution record."""
+               limit: AdaptiveLimit, *, client: httpx.AsyncClient,
+               sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+               ) -> store.CellOutcome:
+    """Call the target once (with the usual retries, waiting between them with ``sleep``);
+    the outcome with its execution record."""
     target, settings = prepared.target, ctx.settings
     if target.kind != "simulator" and target.custom_base_url is not None:
         await url_safety.resolve_checked(
@@ -127,7 +132,7 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
                          provider_name=target.provider, provider_kind=target.kind,
                          request=prepared.request, base_url=prepared.config.base_url)
     called = await timed_call(ctx, info, attempt, price=target.price,
-                              max_attempts=settings.run_provider_max_attempts)
+                              max_attempts=settings.run_provider_max_attempts, sleep=sleep)
     result, failure, latency_ms, cost, span = (called.result, called.failure,
                                                called.latency_ms, called.cost, called.span)
     rendered = {"content": prepared.rendered,

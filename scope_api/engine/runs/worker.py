@@ -239,12 +239,38 @@ class RunWorker:
         gate = self._gates.get(claimed.run_id)
         if gate is None:
             gate = self._gates[claimed.run_id] = asyncio.Semaphore(plan.concurrency)
-        async with gate:
+        async with RunSlot(gate) as slot:
             outcome = await cells.call(ctx, plan, claimed, prepared, limit,
-                                       client=self._http)
+                                       client=self._http, sleep=slot.sleep)
         if key is not None and outcome.status == "succeeded" and outcome.output is not None:
             await run_in_threadpool(store.cache_put, ctx, tenant_id=plan.tenant_id, key=key,
                                     output=outcome.output, input_tokens=outcome.input_tokens,
                                     output_tokens=outcome.output_tokens)
         return await cells.scored(ctx, plan, claimed, prepared, outcome,
                                   Judge(ctx, plan.tenant_id))
+
+
+class RunSlot:
+    """One of a run's concurrency slots, held for a call and given up while the call
+    waits to be retried (a ``Retry-After`` of seconds must not idle a slot)."""
+
+    def __init__(self, gate: asyncio.Semaphore) -> None:
+        self._gate = gate
+        self._held = False
+
+    async def __aenter__(self) -> RunSlot:
+        await self._gate.acquire()
+        self._held = True
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        if self._held:
+            self._held = False
+            self._gate.release()
+
+    async def sleep(self, seconds: float) -> None:
+        self._held = False
+        self._gate.release()
+        await asyncio.sleep(seconds)
+        await self._gate.acquire()  # cancelled here: not held, so not released twice
+        self._held = True
