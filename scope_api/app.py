@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -89,8 +90,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             context.simulator_url = await simulator.start()
             recorder.start()
             worker.start()
+            if resolved.gc_freeze:  # see Settings.gc_freeze
+                gc.collect()
+                gc.freeze()
             yield
         finally:
+            if resolved.gc_freeze:
+                gc.unfreeze()
             await recorder.stop()  # requests have finished: their records are written
             await worker.stop()  # before the HTTP client: its calls are cancelled first
             await context.http.aclose()  # first: the simulator then has no idle connections

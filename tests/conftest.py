@@ -26,6 +26,11 @@ from scope_api.migrate import upgrade
 from scope_api.models import Base
 from tests.factories import Api
 
+# Apps started inside this process come and go by the hundred: gc.freeze() would only
+# cost each a full collection (Settings.gc_freeze). Servers the tests spawn keep it on
+# (tests.live strips SCOPE_* variables from their environment).
+os.environ["SCOPE_GC_FREEZE"] = "false"
+
 PG_URL = os.environ.get("SCOPE_TEST_POSTGRES_URL",
                         "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 BACKENDS = [b.strip() for b in os.environ.get("SCOPE_TEST_DATABASES",

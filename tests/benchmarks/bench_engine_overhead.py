@@ -22,9 +22,9 @@ PostgreSQL's dropped at the end), the script:
   matched by a request number carried in the prompt's variables. Per request:
   ``overhead = Scope's time - the simulator's time``.
 
-Each configuration runs with and without ``gc.freeze()`` after start-up (the wrapper
-calls it when the lifespan reports start-up complete), and full (generation 2)
-collections in the server are counted and timed. See ``tests/benchmarks/README.md``.
+Each configuration runs with and without ``gc.freeze()`` after start-up (Scope's own
+``SCOPE_GC_FREEZE``, on by default, set to ``true`` or ``false``), and full
+(generation 2) collections in the server are counted and timed. See ``tests/benchmarks/README.md``.
 
 Internally the same file also runs the two timed servers (``--serve scope|simulator``).
 """
@@ -92,11 +92,10 @@ class Timed:
     The number comes from an ``x-bench-id`` header (Scope) or from ``rid=N;`` in the
     request body (the simulator, which sees the rendered prompt). ``GET /_bench/timings``
     returns and forgets what was recorded, with the full GC pauses seen meanwhile.
-    With ``freeze``, ``gc.freeze()`` runs when the lifespan reports start-up complete.
     """
 
-    def __init__(self, app: Asgi, *, from_body: bool, freeze: bool) -> None:
-        self.app, self.from_body, self.freeze = app, from_body, freeze
+    def __init__(self, app: Asgi, *, from_body: bool) -> None:
+        self.app, self.from_body = app, from_body
         self.records: list[tuple[bytes, float, float]] = []
         self.gc_pauses: list[tuple[int, float]] = []
         self._gc_started = 0.0
@@ -109,9 +108,6 @@ class Timed:
             self.gc_pauses.append((info["generation"], time.perf_counter() - self._gc_started))
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            await self.app(scope, receive, self._lifespan_send(send))
-            return
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -139,14 +135,6 @@ class Timed:
 
         await self.app(scope, inner_receive, timed_send)
 
-    def _lifespan_send(self, send: Send) -> Send:
-        async def lifespan_send(message: Scope) -> None:
-            if message["type"] == "lifespan.startup.complete" and self.freeze:
-                gc.collect()
-                gc.freeze()
-            await send(message)
-        return lifespan_send
-
     async def _dump(self, send: Send) -> None:
         records, self.records = self.records, []
         pauses, self.gc_pauses = self.gc_pauses, []
@@ -164,7 +152,7 @@ class Timed:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve(kind: str, port: int, freeze: bool) -> None:
+def serve(kind: str, port: int) -> None:
     """Run Scope (as ``scope serve --no-access-log`` runs it) or the simulator, timed."""
     import uvicorn
 
@@ -172,14 +160,14 @@ def serve(kind: str, port: int, freeze: bool) -> None:
     if kind == "scope":
         from scope_api.app import create_app
 
-        app = Timed(create_app(), from_body=False, freeze=freeze)
+        app = Timed(create_app(), from_body=False)
         uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop",
                     http="httptools", log_level="warning", proxy_headers=False,
                     server_header=False, access_log=False)
     else:
         from scope_api.providers.simulator import create_simulator_app
 
-        app = Timed(create_simulator_app(latency_ms=0), from_body=True, freeze=False)
+        app = Timed(create_simulator_app(latency_ms=0), from_body=True)
         uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools",
                     log_level="warning", server_header=False, access_log=False)
 
@@ -412,11 +400,11 @@ def table(results: list[Measurement]) -> str:
 # --------------------------------------------------------------------------- driver
 
 def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str],
-          work_dir: Path, name: str, freeze: bool = False) -> tuple[str, Any, Path]:
+          work_dir: Path, name: str) -> tuple[str, Any, Path]:
     port = free_port()
     log = work_dir / f"{name}.log"
     argv = [*prefix, sys.executable, str(Path(__file__).resolve()), "--serve", kind,
-            "--port", str(port)] + (["--freeze"] if freeze else [])
+            "--port", str(port)]
     process = processes.start(argv, env=env, cwd=work_dir, log=log)
     base_url = f"http://127.0.0.1:{port}"
     wait_until_serving(process, base_url, log)
@@ -433,9 +421,10 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
                                               f"simulator-{backend}-{freeze}")
         env = server_env({"SCOPE_DATABASE_URL": url,
                           "SCOPE_DATA_DIR": str(work_dir / f"data-{backend}"),
-                          "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true"})
+                          "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
+                          "SCOPE_GC_FREEZE": "true" if freeze else "false"})
         base_url, process, log = start(processes, cpus.server, "scope", env, work_dir,
-                                       f"scope-{backend}-{freeze}", freeze)
+                                       f"scope-{backend}-{freeze}")
         try:
             token = configure(base_url, api_key, sim_url)
             for rate in args.rates:
@@ -474,10 +463,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--serve", choices=["scope", "simulator"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
-    parser.add_argument("--freeze", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.port, args.freeze)
+        serve(args.serve, args.port)
         return 0
     args.rates = [int(r) for r in args.rates.split(",")]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
