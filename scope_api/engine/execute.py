@@ -38,7 +38,6 @@ from scope_api.context import AppContext
 from scope_api.engine import record, requests
 from scope_api.engine.call import timed_call
 from scope_api.errors import ProviderFailed, ProviderTimedOut, ValidationFailed
-from scope_api.models import Execution
 from scope_api.models.base import new_id
 from scope_api.providers import url_safety
 from scope_api.providers.types import CompletionResult, ProviderError, ProviderTimeout
@@ -47,7 +46,8 @@ from scope_api.security.principal import Principal
 from scope_api.telemetry import ExecutionInfo
 
 
-async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) -> Execution:
+async def execute(ctx: AppContext, principal: Principal,
+                  body: ExecutionCreate) -> record.Recorded:
     """Run ``body`` for ``principal``'s tenant; the recorded execution, or an error."""
     if ctx.http is None:
         raise RuntimeError("the provider HTTP client is opened by the app's lifespan")
@@ -93,7 +93,7 @@ async def execute(ctx: AppContext, principal: Principal, body: ExecutionCreate) 
         await ctx.recorder.save(rows)
     else:  # an app context without its lifespan (scripts, some tests)
         await run_in_threadpool(record.save_rows, ctx, [rows])
-    execution = Execution(**rows[0])  # for the response; never added to a session
+    execution = record.Recorded.of(rows[0])
     if failure is not None:
         error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed
         raise error(failure.message, details={"execution_id": execution.id,

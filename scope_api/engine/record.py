@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
@@ -90,6 +91,36 @@ class Outcome:
     latency_ms: float
     cost_usd: Decimal | None
     warnings: list[str]
+
+
+@dataclass(frozen=True, slots=True)
+class Recorded:
+    """An execution as just recorded, for the response: the inserted row's fields.
+
+    Not an ``Execution``: building an ORM instance (instrumented attributes) cost as
+    much as inserting the row."""
+
+    id: str
+    prompt: str
+    version: int
+    provider: str
+    model: str
+    status: str
+    rendered: dict[str, Any]
+    output: str | None
+    error: dict[str, Any] | None
+    input_tokens: int | None
+    output_tokens: int | None
+    latency_ms: float
+    cost_usd: str | None
+    warnings: list[str]
+    trace_id: str
+    span_id: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, row: dict[str, Any]) -> Recorded:
+        return cls(**{name: row[name] for name in cls.__slots__})
 
 
 def rows(*, execution_id: str, tenant_id: str, target: Target, model: str,

@@ -9,6 +9,7 @@ from pydantic import AwareDatetime
 
 from scope_api.deps import ContextDep, PageDep, ResourceId, SessionDep, require
 from scope_api.engine.execute import execute
+from scope_api.engine.record import Recorded
 from scope_api.models import Execution
 from scope_api.pagination import Page
 from scope_api.schemas.common import NAME_PATTERN, error_responses
@@ -29,7 +30,7 @@ ExecutionWriter = Annotated[Principal, Depends(require("executions:write"))]
 ExecutionReader = Annotated[Principal, Depends(require("executions:read"))]
 
 
-def execution_out(e: Execution) -> ExecutionOut:
+def execution_out(e: Execution | Recorded) -> ExecutionOut:
     return ExecutionOut(
         id=e.id, prompt=e.prompt, version=e.version, provider=e.provider, model=e.model,
         status=e.status,
