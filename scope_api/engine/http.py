@@ -4,8 +4,8 @@ Adapters speak ``httpx.AsyncClient``; underneath, ``httpx_aiohttp.AiohttpTranspo
 sends the requests with aiohttp. httpcore 1.0.9's pool, httpx's default, does work
 quadratic in its connection count on every request (each idle check counts every
 connection and ``select``s its socket): at the 64 calls in flight a run keeps, that
-alone took a third of the server's CPU and 7.5 ms of it per run cell. aiohttp's pool
-and C parser brought that to about 3 ms (``tests/benchmarks/README.md``).
+took a third of the server's CPU. With aiohttp's pool and C parser underneath, a run
+cell costs the server about 3 ms of CPU instead of 7.5 (``tests/benchmarks/README.md``).
 
 ``httpx_aiohttp`` maps aiohttp's errors onto httpx's loosely (a refused connection or a
 hang-up becomes ``ConnectTimeout``, which the adapters would report as "could not be
@@ -102,4 +102,7 @@ def provider_http_client() -> httpx.AsyncClient:
     The aiohttp session is opened on the first call, in the event loop that makes it.
     """
     return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
-                             transport=ProviderTransport(client=_session))
+                             # verify: the transport builds a TLS context even when
+                             # given a session; reuse the loaded one (~20 ms each).
+                             transport=ProviderTransport(verify=_tls_context(),
+                                                         client=_session))
