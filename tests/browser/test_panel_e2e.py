@@ -12,18 +12,14 @@ from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser.chromium import ARTIFACTS, chromium_tab
 from tests.browser.jupyter import JupyterServer, run_jupyter
 from tests.live import LiveServer
 
 pytestmark = pytest.mark.slow
 
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 EMPTY_NOTEBOOK = {"cells": [], "metadata": {"kernelspec": {"name": "python3",
                   "display_name": "Python 3", "language": "python"}},
                   "nbformat": 4, "nbformat_minor": 5}
@@ -48,22 +44,9 @@ def lab(scope_server: LiveServer, tmp_path: Path) -> Iterator[JupyterServer]:
 
 @pytest.fixture
 def page(lab: JupyterServer, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Page]:
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install chromium (see .ci/run)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 900})
-        try:
-            tab = browser.new_page()
-            tab.set_default_timeout(30_000)
-            try:
-                yield tab
-            finally:
-                # The last state, pass or fail: what to look at when this test fails.
-                tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"))
-        finally:
-            browser.close()
+    with chromium_tab(tmp_path / "chromium-profile", request.node.name, height=900,
+                      timeout_ms=30_000) as tab:
+        yield tab
 
 
 def production(scope_server: LiveServer, name: str) -> int:

@@ -14,19 +14,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, expect
 
+from tests.browser.chromium import ARTIFACTS, chromium_tab
 from tests.browser.jupyter import JupyterServer, run_jupyter
 from tests.live import serve
 
 pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
-CHROMIUM = Path("/usr/bin/chromium")
-ARTIFACTS = Path(__file__).parent / "artifacts"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
 
 
 @pytest.fixture
@@ -48,22 +44,9 @@ def quickstart_lab(tmp_path: Path) -> Iterator[JupyterServer]:
 def page(quickstart_lab: JupyterServer, tmp_path: Path,
          request: pytest.FixtureRequest) -> Iterator[Page]:
     # Depends on the lab so the last screenshot is taken while the lab still runs.
-    assert CHROMIUM.exists(), "Chromium is missing: apt-get install chromium (see .ci/run)"
-    ARTIFACTS.mkdir(exist_ok=True)
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch_persistent_context(
-            str(tmp_path / "chromium-profile"), executable_path=str(CHROMIUM),
-            args=CHROMIUM_ARGS, headless=True, viewport={"width": 1400, "height": 1000})
-        try:
-            tab = browser.new_page()
-            tab.set_default_timeout(60_000)
-            try:
-                yield tab
-            finally:
-                tab.screenshot(path=str(ARTIFACTS / f"{request.node.name}.png"),
-                               full_page=True)
-        finally:
-            browser.close()
+    with chromium_tab(tmp_path / "chromium-profile", request.node.name, height=1000,
+                      timeout_ms=60_000, full_page=True) as tab:
+        yield tab
 
 
 def test_the_quickstart_widgets_work_in_jupyterlab(page: Page,
