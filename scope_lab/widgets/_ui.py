@@ -1,11 +1,30 @@
-"""Small pieces every stock-ipywidgets widget here shares: CSS hooks, status, busy."""
+"""Small pieces every stock-ipywidgets widget here shares: CSS hooks, status, busy, and
+the display and shutdown of a widget whose requests run on worker threads."""
 
 from __future__ import annotations
 
 import html
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from scope_lab.widgets._background import Jobs
 
 W = TypeVar("W")
+
+
+class BoxWidget:
+    """A widget built of stock ipywidgets (``widget``) that works on ``_jobs``' threads."""
+
+    widget: Any
+    _jobs: Jobs
+
+    def close(self) -> None:
+        """Stop the worker threads (requests in flight finish on their own) and close
+        the widgets."""
+        self._jobs.close()
+        self.widget.close()
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        return self.widget._repr_mimebundle_(**kwargs)
 
 
 def classed(widget: W, name: str) -> W:

@@ -29,7 +29,7 @@ from scope_lab.models import GoldenItem, Run, RunEstimate, RunResult
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._comparison import grid_html, summary_html
 from scope_lab.widgets._messages import error_message
-from scope_lab.widgets._ui import busy_html, classed, status_html
+from scope_lab.widgets._ui import BoxWidget, busy_html, classed, status_html
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -38,13 +38,14 @@ SCORERS = ("contains", "exact_match", "similarity", "json_valid")
 POLL_S = 0.5
 
 
-class GoldenSetComparison:
+class GoldenSetComparison(BoxWidget):
     """Run a golden set across versions and targets and watch the results arrive.
 
     ``GoldenSetComparison(scope, "tickets", prompt="greeting", versions=[1, 2],
     targets=[("sim", "sim-gpt-mini")])`` preselects; display it as the last expression
     of a cell. ``estimate()``, ``start()`` and ``cancel()`` return futures; ``wait()``
-    blocks until the run has ended and the widget shows it all.
+    blocks until the run has ended and the widget shows it all. ``close()`` stops the
+    widget's threads; a started run goes on on the server (``cancel()`` stops it).
     """
 
     def __init__(self, scope: Scope, golden_set: str | None = None, *,
@@ -133,14 +134,6 @@ class GoldenSetComparison:
         if self.run is None:
             raise ValueError("no run yet: start() one")
         return self._scope.runs.to_dataframe(self.run, show_progress=False)
-
-    def close(self) -> None:
-        """Stop the worker threads (the run itself goes on on the server)."""
-        self._jobs.close()
-        self.widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
     # -- workers ------------------------------------------------------------------------
 

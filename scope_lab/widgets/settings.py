@@ -27,14 +27,14 @@ from scope_lab.models import ApiKey, ApiKeyCreated, Me, Provider, User
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
 from scope_lab.widgets._settings_rows import keys_html, providers_html, users_html
-from scope_lab.widgets._ui import busy_html, classed, status_html
+from scope_lab.widgets._ui import BoxWidget, busy_html, classed, status_html
 
 T = TypeVar("T")
 KINDS = ("simulator", "openai", "anthropic", "gemini", "azure_openai", "openai_compatible")
 ROLES = ("viewer", "editor", "admin")
 
 
-class Settings:
+class Settings(BoxWidget):
     """Providers, API keys and users of the tenant, as the caller's role allows."""
 
     def __init__(self, scope: Scope) -> None:
@@ -155,14 +155,6 @@ class Settings:
     def wait(self, timeout: float | None = None) -> None:
         """Block until every action started so far is done."""
         self._jobs.wait(timeout)
-
-    def close(self) -> None:
-        """Stop the worker threads."""
-        self._jobs.close()
-        self.widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
     # -- workers ------------------------------------------------------------------------
 

@@ -39,7 +39,7 @@ from scope_lab.widgets._outputs import (
     grid_html,
     pending_cell,
 )
-from scope_lab.widgets._ui import classed
+from scope_lab.widgets._ui import BoxWidget, classed
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -47,7 +47,7 @@ if TYPE_CHECKING:
 log = logging.getLogger("scope_lab.widgets")
 
 
-class TestPanel:
+class TestPanel(BoxWidget):
     """Choose versions and targets, fill in variables, run, and compare side by side.
 
     ``TestPanel(scope, "greeting", versions=[1, 2], targets=[("sim", "sim-gpt-mini")])``
@@ -184,14 +184,6 @@ class TestPanel:
         from scope_lab.frames import executions_frame
 
         return executions_frame([e.model_dump(mode="json") for e in self.results])
-
-    def close(self) -> None:
-        """Stop the worker threads and close the widgets."""
-        self._jobs.close()
-        self.widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
     # -- running ------------------------------------------------------------------------
 

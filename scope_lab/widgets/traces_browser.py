@@ -24,12 +24,12 @@ from scope_lab.models import Span
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
 from scope_lab.widgets._trace_rows import attributes_html, span_label, spans_html
-from scope_lab.widgets._ui import busy_html, classed, status_html
+from scope_lab.widgets._ui import BoxWidget, busy_html, classed, status_html
 
 WINDOWS = (("last hour", 1), ("last 24 hours", 24), ("last 7 days", 24 * 7), ("all", 0))
 
 
-class TracesBrowser:
+class TracesBrowser(BoxWidget):
     """Filter execution spans and look at one.
 
     ``TracesBrowser(scope, prompt="greeting")``; display it as the last expression of
@@ -92,14 +92,6 @@ class TracesBrowser:
     def wait(self, timeout: float | None = None) -> None:
         """Block until loading is done."""
         self._jobs.wait(timeout)
-
-    def close(self) -> None:
-        """Stop the worker thread."""
-        self._jobs.close()
-        self.widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
     def _load(self, filters: dict[str, Any]) -> list[Span]:
         try:

@@ -25,11 +25,11 @@ from scope_lab._sync.client import Scope
 from scope_lab.models import Promotion, Version
 from scope_lab.widgets._background import Jobs
 from scope_lab.widgets._messages import error_message
-from scope_lab.widgets._ui import busy_html, classed, status_html
+from scope_lab.widgets._ui import BoxWidget, busy_html, classed, status_html
 from scope_lab.widgets._version_rows import history_html, versions_html
 
 
-class VersionManager:
+class VersionManager(BoxWidget):
     """Browse and manage the versions of one prompt.
 
     ``VersionManager(scope, "greeting")``; display it as the last expression of a cell.
@@ -118,14 +118,6 @@ class VersionManager:
     def wait(self, timeout: float | None = None) -> None:
         """Block until every action started so far is done."""
         self._jobs.wait(timeout)
-
-    def close(self) -> None:
-        """Stop the worker threads (actions in flight finish on their own)."""
-        self._jobs.close()
-        self.widget.close()
-
-    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
-        return self.widget._repr_mimebundle_(**kwargs)
 
     # -- workers ------------------------------------------------------------------------
 
