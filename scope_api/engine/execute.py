@@ -49,8 +49,9 @@ from scope_api.telemetry import ExecutionInfo
 async def execute(ctx: AppContext, principal: Principal,
                   body: ExecutionCreate) -> record.Recorded:
     """Run ``body`` for ``principal``'s tenant; the recorded execution, or an error."""
-    if ctx.http is None:
-        raise RuntimeError("the provider HTTP client is opened by the app's lifespan")
+    if ctx.http is None or ctx.recorder is None:
+        raise RuntimeError("the provider HTTP client and the recorder are opened by the "
+                           "app's lifespan")
     target = await _target(ctx, principal.tenant_id, body)
 
     rendered = requests.render(target.content, body.variables)
@@ -89,10 +90,7 @@ async def execute(ctx: AppContext, principal: Principal,
     rows = record.rows(execution_id=execution_id, tenant_id=principal.tenant_id,
                        target=target, model=body.model, outcome=outcome, span=called.span,
                        created_by=principal.subject)
-    if ctx.recorder is not None:
-        await ctx.recorder.save(rows)
-    else:  # an app context without its lifespan (scripts, some tests)
-        await run_in_threadpool(record.save_rows, ctx, [rows])
+    await ctx.recorder.save(rows)
     execution = record.Recorded.of(rows[0])
     if failure is not None:
         error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed

@@ -52,9 +52,8 @@ class ExecutionRecorder:
 
     async def save(self, rows: Rows) -> None:
         """Queue ``rows`` and wait until they are committed (or raise why not)."""
-        if self._task is None:  # not started (an app without its lifespan): write now
-            await run_in_threadpool(record.save_rows, self._ctx, [rows])
-            return
+        if self._task is None:  # nothing would ever write the queue
+            raise RuntimeError("the execution recorder is started by the app's lifespan")
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         await self._queue.put((rows, done))
         await done
