@@ -20,6 +20,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -102,12 +103,13 @@ def _wait_healthy(server: LiveServer, timeout_s: float) -> None:
                        f"{server.output()}")
 
 
-def _stop(process: subprocess.Popen[str]) -> None:
+def stop_process(process: subprocess.Popen[Any], *, grace_s: float = 10) -> None:
+    """SIGTERM, then SIGKILL if it is still there after ``grace_s``."""
     if process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(timeout=10)
+        process.wait(timeout=grace_s)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=10)
@@ -148,4 +150,4 @@ def serve(database_url: str | None, *, env: Mapping[str, str] | None = None,
             _wait_healthy(server, STARTUP_TIMEOUT_S)
             yield server
         finally:
-            _stop(process)
+            stop_process(process)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.live import free_port
+from tests.live import free_port, stop_process
 
 STARTUP_TIMEOUT_S = 60.0
 
@@ -67,12 +67,7 @@ def run_jupyter(tmp: Path, *, app: str = "server", scope_url: str | None = None,
         _wait_ready(server, process)
         yield server
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, grace_s=15)
 
 
 def _wait_ready(server: JupyterServer, process: subprocess.Popen[bytes]) -> None:
