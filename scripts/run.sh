@@ -32,4 +32,9 @@ for _ in $(seq 1 60); do
 done
 echo "Scope API: $SCOPE_BASE_URL/api/v1 (docs: $SCOPE_BASE_URL/api/v1/docs)"
 echo "Admin API key for tenant 'default' is in $key_file"
-.venv/bin/jupyter lab --ip 127.0.0.1 --port "$LAB_PORT" notebooks/01_quickstart.ipynb
+lab_args=(--ip 127.0.0.1 --port "$LAB_PORT")
+# Jupyter refuses to start as root (containers, CI machines) unless told it may.
+if [ "$(id -u)" -eq 0 ]; then
+    lab_args+=(--allow-root)
+fi
+.venv/bin/jupyter lab "${lab_args[@]}" notebooks/01_quickstart.ipynb
