@@ -1,16 +1,18 @@
 """The HTTP client provider calls go through: httpx's API on aiohttp's connection pool.
 
-Adapters speak ``httpx.AsyncClient``; underneath, ``httpx_aiohttp.AiohttpTransport``
-sends the requests with aiohttp. httpcore 1.0.9's pool, httpx's default, does work
-quadratic in its connection count on every request (each idle check counts every
-connection and ``select``s its socket): at the 64 calls in flight a run keeps, that
-took a third of the server's CPU. With aiohttp's pool and C parser underneath, a run
-cell costs the server about 3 ms of CPU instead of 7.5 (``tests/benchmarks/README.md``).
+Adapters speak ``httpx.AsyncClient``; :class:`ProviderTransport` sends their requests
+with one aiohttp session. httpcore 1.0.9's pool, httpx's default, does work quadratic
+in its connection count on every request (each idle check counts every connection and
+``select``s its socket): at the 64 calls in flight a run keeps, that took a third of
+the server's CPU. With aiohttp's pool and C parser underneath, a run cell costs the
+server about 3 ms of CPU instead of 7.5 (``tests/benchmarks/README.md``).
 
-``httpx_aiohttp`` maps aiohttp's errors onto httpx's loosely (a refused connection or a
-hang-up becomes ``ConnectTimeout``, which the adapters would report as "could not be
-reached within N s"); :class:`ProviderTransport` maps them by what happened, so the
-adapters' messages and retry decisions stay those of httpx's own transport.
+The transport is Scope's own rather than ``httpx_aiohttp``'s, which mapped aiohttp's
+errors loosely (a refused connection or a hang-up became ``ConnectTimeout``, which the
+adapters would report as "could not be reached within N s") and let others through
+unmapped; here each maps to the httpx error of what happened, so the adapters' messages
+and retry decisions are those of httpx's own transport. It is also one layer, not two:
+an execution's provider call was a fifth of its CPU.
 """
 
 from __future__ import annotations
@@ -18,13 +20,14 @@ from __future__ import annotations
 import functools
 import ssl
 from collections.abc import AsyncIterator
+from typing import Any
 
 import aiohttp
 import httpx
-from httpx_aiohttp import AiohttpTransport
 
 MAX_CONNECTIONS = 256
 KEEPALIVE_S = 5.0
+_CHUNK_BYTES = 64 * 1024
 
 #: aiohttp's errors → httpx's, most specific first (the first ``isinstance`` wins).
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
@@ -37,48 +40,107 @@ _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
     (aiohttp.InvalidURL, httpx.UnsupportedProtocol),
     (aiohttp.ClientConnectionError, httpx.ReadError),
     (TimeoutError, httpx.ReadTimeout),
+    (aiohttp.ClientError, httpx.TransportError),
 )
+_CAUGHT = tuple(aiohttp_error for aiohttp_error, _ in _ERRORS)
 
 
-def _as_httpx(exc: httpx.TransportError, request: httpx.Request) -> httpx.TransportError:
-    cause = exc.__cause__
+def _as_httpx(exc: BaseException, request: httpx.Request) -> httpx.TransportError:
     for aiohttp_error, httpx_error in _ERRORS:
-        if isinstance(cause, aiohttp_error):
-            return httpx_error(str(cause) or type(cause).__name__, request=request)
-    return exc
+        if isinstance(exc, aiohttp_error):
+            return httpx_error(str(exc) or type(exc).__name__, request=request)
+    raise AssertionError(f"unmapped {type(exc).__name__}")  # _CAUGHT is _ERRORS' keys
+
+
+@functools.lru_cache(maxsize=64)
+def _timeout(connect: float | None, read: float | None, pool: float | None
+             ) -> aiohttp.ClientTimeout:
+    # httpx's timeouts in aiohttp's terms; few distinct values, so built once each.
+    return aiohttp.ClientTimeout(sock_connect=connect, sock_read=read, connect=pool)
 
 
 class _Body(httpx.AsyncByteStream):
-    """The response body, with read errors mapped like the request's."""
+    """The response body as aiohttp reads it, with read errors mapped like the request's."""
 
-    def __init__(self, stream: httpx.AsyncByteStream, request: httpx.Request) -> None:
-        self._stream, self._request = stream, request
+    def __init__(self, response: aiohttp.ClientResponse, request: httpx.Request) -> None:
+        self._response, self._request = response, request
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         try:
-            async for chunk in self._stream:
+            async for chunk in self._response.content.iter_chunked(_CHUNK_BYTES):
                 yield chunk
-        except httpx.TransportError as exc:
-            raise _as_httpx(exc, self._request) from exc.__cause__
+        except _CAUGHT as exc:
+            raise _as_httpx(exc, self._request) from exc
 
     async def aclose(self) -> None:
-        await self._stream.aclose()
+        self._response.release()
 
 
-class ProviderTransport(AiohttpTransport):
-    """:class:`AiohttpTransport` with aiohttp's errors mapped by what happened."""
+class ProviderTransport(httpx.AsyncBaseTransport):
+    """httpx's transport interface over one aiohttp session, opened on the first call
+    (in the event loop that makes it)."""
+
+    def __init__(self) -> None:
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        # No cookie jar: one session serves every tenant, and a cookie one provider sets
+        # must never ride along on another tenant's call to the same host.
+        self._session = aiohttp.ClientSession(
+            connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_tls_context(),
+                                           keepalive_timeout=KEEPALIVE_S),
+            cookie_jar=aiohttp.DummyCookieJar())
+        return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        session = self._session or self._open()
+        timeout = request.extensions.get("timeout", {})
         try:
-            response = await super().handle_async_request(request)
-        except httpx.TransportError as exc:
-            raise _as_httpx(exc, request) from exc.__cause__
-        assert isinstance(response.stream, httpx.AsyncByteStream)
-        response.stream = _Body(response.stream, request)
-        # Nor in httpx's jar (see _session).
-        if "set-cookie" in response.headers:
-            del response.headers["set-cookie"]
-        return response
+            response = await session.request(
+                request.method, str(request.url), headers=request.headers.multi_items(),
+                data=await request.aread() or None, allow_redirects=False,
+                # httpx decodes Content-Encoding itself (Response.aiter_bytes)
+                auto_decompress=False,
+                timeout=_timeout(timeout.get("connect"), timeout.get("read"),
+                                 timeout.get("pool")))
+        except _CAUGHT as exc:
+            raise _as_httpx(exc, request) from exc
+        return httpx.Response(
+            status_code=response.status, headers=response.raw_headers,
+            stream=_Body(response, request), request=request,
+            extensions={"http_version": b"HTTP/1.1",
+                        "reason_phrase": (response.reason or "").encode()})
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+
+class _NoCookies(httpx.Cookies):
+    """A jar that keeps nothing a response sets."""
+
+    def extract_cookies(self, response: httpx.Response) -> None:
+        return None
+
+
+class ProviderClient(httpx.AsyncClient):
+    """``httpx.AsyncClient`` that keeps no cookies, for the same reason as the session.
+
+    httpx would otherwise also rebuild each response as a ``urllib`` request and
+    response for ``http.cookiejar`` (a twentieth of an execution's CPU)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._jar = _NoCookies()
+
+    @property
+    def cookies(self) -> httpx.Cookies:
+        return self._jar
+
+    @cookies.setter
+    def cookies(self, cookies: object) -> None:
+        raise TypeError("provider calls keep no cookies")
 
 
 @functools.cache
@@ -87,22 +149,7 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def _session() -> aiohttp.ClientSession:
-    # No cookie jar: one session serves every tenant, and a cookie one provider sets
-    # must never ride along on another tenant's call to the same host.
-    return aiohttp.ClientSession(
-        connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_tls_context(),
-                                       keepalive_timeout=KEEPALIVE_S),
-        cookie_jar=aiohttp.DummyCookieJar())
-
-
 def provider_http_client() -> httpx.AsyncClient:
-    """A client for provider calls (per-call timeouts come from the adapters).
-
-    The aiohttp session is opened on the first call, in the event loop that makes it.
-    """
-    return httpx.AsyncClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
-                             # verify: the transport builds a TLS context even when
-                             # given a session; reuse the loaded one (~20 ms each).
-                             transport=ProviderTransport(verify=_tls_context(),
-                                                         client=_session))
+    """A client for provider calls (per-call timeouts come from the adapters)."""
+    return ProviderClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
+                          transport=ProviderTransport())

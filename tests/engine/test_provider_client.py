@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from starlette.routing import Route
 from scope_api.engine.http import provider_http_client
 from scope_api.engine.simulator_server import InProcessSimulator
 from scope_api.providers.adapters import ADAPTERS
-from scope_api.providers.types import CompletionRequest, ProviderConfig
+from scope_api.providers.types import CompletionRequest, ProviderConfig, ProviderError
 
 ANSWER = {"id": "c", "object": "chat.completion", "model": "m",
           "choices": [{"index": 0, "finish_reason": "stop",
@@ -76,3 +77,35 @@ async def test_option_headers_replace_the_adapters_whatever_their_case(
     assert headers["authorization"] == "Bearer sk-x"
     assert headers["user-agent"].startswith("scope/")
     assert seen[0]["body"]["messages"] == [{"role": "user", "content": "hello"}]
+
+
+async def test_the_client_keeps_no_cookie_and_takes_none(
+        provider: tuple[str, list[dict[str, Any]]]) -> None:
+    url, _ = provider
+    async with provider_http_client() as client:
+        await ADAPTERS["openai_compatible"].complete(
+            chat(), config=ProviderConfig("openai_compatible", url, "sk-a"), client=client)
+        assert not client.cookies
+        with pytest.raises(TypeError):
+            client.cookies = {"session": "x"}  # type: ignore[assignment]
+
+
+async def test_a_server_answering_something_other_than_http_is_a_retryable_error() -> None:
+    async def garbage(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"SSH-2.0-OpenSSH_9.6\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
+        async with provider_http_client() as client:
+            with pytest.raises(ProviderError) as info:
+                await ADAPTERS["openai"].complete(chat(), config=config, client=client)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert info.value.message == "could not reach OpenAI (RemoteProtocolError)"
+    assert info.value.retryable
