@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from scope_api import __version__
+from scope_api.checkpoints import Checkpointer
 from scope_api.config import Settings, get_settings
 from scope_api.context import AppContext
 from scope_api.db import Database, build_engine
@@ -65,8 +66,9 @@ def build_context(settings: Settings) -> AppContext:
                    *(k.secret_material for k in keyring.by_kid.values() if k != keyring.active)]
     production_cache = ProductionCache(settings.production_cache_ttl_s,
                                        marker=_sqlite_marker(settings))
+    # The lifespan checkpoints SQLite's log on a thread (scope_api.checkpoints).
     return AppContext(settings=settings, database=Database(build_engine(
-                          settings.resolved_database_url)),
+                          settings.resolved_database_url, background_checkpoints=True)),
                       tokens=tokens, cursors=CursorCodec(*cursor_keys),
                       production_cache=production_cache,
                       secrets=SecretBox.from_settings(settings), telemetry=Telemetry(settings),
@@ -82,6 +84,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = build_context(resolved)
         app.state.context = context
         listener = NotifyListener.start_if_postgres(context)
+        checkpointer = Checkpointer.start_if_sqlite(context.database.engine)
         simulator = InProcessSimulator()
         context.http = provider_http_client()
         worker = context.run_worker = RunWorker(context)
@@ -104,6 +107,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             await asyncio.to_thread(context.telemetry.shutdown)  # flushes queued spans
             if listener is not None:
                 listener.stop()
+            if checkpointer is not None:
+                checkpointer.stop()
             context.database.dispose()
 
     app = FastAPI(title="Scope API", version=__version__, lifespan=lifespan,

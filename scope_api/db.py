@@ -14,11 +14,11 @@ SQLite and PostgreSQL must behave alike for everything Scope promises, so:
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
@@ -29,7 +29,7 @@ from scope_api.errors import Conflict
 _BEGIN_OPTION = "scope_sqlite_begin"
 
 
-def _prepare_sqlite(engine: Engine) -> None:
+def _prepare_sqlite(engine: Engine, *, autocheckpoint: bool) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
@@ -38,6 +38,8 @@ def _prepare_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA busy_timeout=30000")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        if not autocheckpoint:  # scope_api.checkpoints runs them instead
+            cursor.execute("PRAGMA wal_autocheckpoint=0")
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -46,8 +48,13 @@ def _prepare_sqlite(engine: Engine) -> None:
         conn.exec_driver_sql(f"BEGIN {mode}")
 
 
-def build_engine(url: str, *, pool_size: int = 10) -> Engine:
-    """Create the engine for ``url``; SQLite files get their folder created."""
+def build_engine(url: str, *, pool_size: int = 10,
+                 background_checkpoints: bool = False) -> Engine:
+    """Create the engine for ``url``; SQLite files get their folder created.
+
+    ``background_checkpoints``: SQLite's commits do not checkpoint the write-ahead log;
+    whoever asks for this runs ``scope_api.checkpoints.Checkpointer`` (the server does).
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
@@ -55,7 +62,7 @@ def build_engine(url: str, *, pool_size: int = 10) -> Engine:
             Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30},
                                pool_size=pool_size, max_overflow=20)
-        _prepare_sqlite(engine)
+        _prepare_sqlite(engine, autocheckpoint=not background_checkpoints)
         return engine
     return create_engine(url, pool_size=pool_size, max_overflow=20, pool_pre_ping=True)
 
@@ -68,6 +75,7 @@ class Database:
         self.is_sqlite = engine.dialect.name == "sqlite"
         write_bind = engine.execution_options(**{_BEGIN_OPTION: "IMMEDIATE"}) \
             if self.is_sqlite else engine
+        self._write_bind = write_bind
         self._read = sessionmaker(bind=engine, expire_on_commit=False)
         self._write = sessionmaker(bind=write_bind, expire_on_commit=False)
 
@@ -88,6 +96,12 @@ class Database:
             raise
         finally:
             session.close()
+
+    def begin_write(self) -> AbstractContextManager[Connection]:
+        """A Core connection in a write transaction, committed when the block ends
+        normally and rolled back otherwise: for bulk inserts, where a Session's unit of
+        work would cost as much as the database's own."""
+        return self._write_bind.begin()
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -31,6 +31,9 @@ from scope_api.telemetry import SpanRecord
 
 EXECUTIONS = cast(Table, Execution.__table__)
 SPANS = cast(Table, ExecutionSpan.__table__)
+# Built once: each new statement object would have its cache key computed again.
+_INSERT_EXECUTIONS = insert(EXECUTIONS)
+_INSERT_SPANS = insert(SPANS)
 
 
 @dataclass(frozen=True)
@@ -161,8 +164,9 @@ def save_rows(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]
 
 
 def _insert(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    # Core statements: the ORM's unit of work cost about as much as the database work.
-    with ctx.database.unit_of_work() as session:
+    # Core statements on a connection: the ORM's unit of work cost about as much as
+    # the database work.
+    with ctx.database.begin_write() as connection:
         # The executions first: span rows reference them.
-        session.execute(insert(EXECUTIONS), [row for row, _ in batch])
-        session.execute(insert(SPANS), [span_row for _, span_row in batch])
+        connection.execute(_INSERT_EXECUTIONS, [row for row, _ in batch])
+        connection.execute(_INSERT_SPANS, [span_row for _, span_row in batch])

@@ -10,6 +10,10 @@ record is committed, so nothing acknowledged is ever lost.
 
 A batch that fails on a foreign key (a prompt or provider deleted during a call) is
 written again row by row, each failing row without its links (``record.save_rows``).
+
+The writes run on the recorder's own thread, not the request thread pool: a busy pool
+(slow list queries, say) must not hold back the commits every execution waits for, and
+a plain executor hand-off costs less than anyio's.
 """
 
 from __future__ import annotations
@@ -17,9 +21,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-
-from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
 from scope_api.engine import record
@@ -37,8 +40,10 @@ class ExecutionRecorder:
         self._ctx = ctx
         self._queue: asyncio.Queue[tuple[Rows, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
+        self._thread: ThreadPoolExecutor | None = None
 
     def start(self) -> None:
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scope-recorder")
         self._task = asyncio.get_running_loop().create_task(self._run())
 
     async def stop(self) -> None:
@@ -49,6 +54,8 @@ class ExecutionRecorder:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._thread is not None:
+            self._thread.shutdown(wait=True)
 
     async def save(self, rows: Rows) -> None:
         """Queue ``rows`` and wait until they are committed (or raise why not)."""
@@ -71,7 +78,8 @@ class ExecutionRecorder:
 
     async def _write(self, batch: list[tuple[Rows, asyncio.Future[None]]]) -> None:
         try:
-            await run_in_threadpool(record.save_rows, self._ctx, [rows for rows, _ in batch])
+            await asyncio.get_running_loop().run_in_executor(
+                self._thread, record.save_rows, self._ctx, [rows for rows, _ in batch])
         except Exception as exc:  # each waiting request answers with the database error
             for _, done in batch:
                 if not done.done():

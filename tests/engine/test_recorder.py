@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import threading
+
+import anyio.to_thread
 
 from tests.engine.conftest import Lab
 from tests.factories import V1
@@ -56,3 +59,32 @@ async def test_a_provider_deleted_during_its_call_still_gets_its_execution_recor
     listed = {e["id"]: e for e in await lab.executions(prompt=prompt)}
     assert {listed[a.json()["id"]]["provider"] for a in answers} == {doomed, kept}
     assert all(listed[a.json()["id"]]["output"] for a in answers)
+
+
+async def test_records_are_written_while_the_request_thread_pool_is_full(lab: Lab) -> None:
+    """The recorder writes on its own thread: requests holding every pool thread (slow
+    list queries, say) do not hold back the commit each execution waits for."""
+    prompt = await lab.prompt("item {{ n }}")
+    provider = await lab.provider()
+    first = await lab.execute(prompt=prompt, provider=provider, model=MODEL,
+                              variables={"n": 0})
+    assert first.status_code == 201  # its target is cached now: no pool thread needed
+
+    limiter = anyio.to_thread.current_default_thread_limiter()
+    tokens, limiter.total_tokens = limiter.total_tokens, 2
+    release = threading.Event()
+    blockers = [asyncio.ensure_future(anyio.to_thread.run_sync(release.wait))
+                for _ in range(2)]
+    try:
+        await asyncio.sleep(0.05)
+        assert limiter.borrowed_tokens == 2
+        answer = await asyncio.wait_for(
+            lab.execute(prompt=prompt, provider=provider, model=MODEL, variables={"n": 1}),
+            timeout=10)
+        assert answer.status_code == 201, answer.text
+    finally:
+        release.set()
+        await asyncio.gather(*blockers)
+        limiter.total_tokens = tokens
+    listed = await lab.executions(prompt=prompt)
+    assert answer.json()["id"] in {e["id"] for e in listed}

@@ -1,0 +1,113 @@
+"""SQLite's write-ahead log is checkpointed by the server's thread, not inside commits."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+from fastapi import FastAPI
+from sqlalchemy import create_engine, text
+
+from scope_api.checkpoints import Checkpointer
+from scope_api.context import AppContext
+from scope_api.db import Database, build_engine
+from scope_api.migrate import upgrade
+
+ROWS = 3000  # ~1,500 pages with its index: past SQLite's 1,000-page automatic checkpoint
+
+
+def fill(database: Database) -> None:
+    """Many commits of one row each, as the execution recorder makes them."""
+    with database.begin_write() as connection:
+        connection.execute(text("CREATE TABLE filler (id INTEGER PRIMARY KEY, body TEXT)"))
+        connection.execute(text("CREATE INDEX ix_filler_body ON filler (body)"))
+    for n in range(ROWS):
+        with database.begin_write() as connection:
+            connection.execute(text("INSERT INTO filler (body) VALUES (:b)"),
+                               {"b": f"{n:06d}" + "x" * 500})
+
+
+def rows_in_main_file(path: Path) -> int:
+    """Rows in the database file itself: ``immutable=1`` reads it and ignores the log."""
+    with sqlite3.connect(f"file:{path}?immutable=1", uri=True) as connection:
+        try:
+            count: int = connection.execute("SELECT count(*) FROM filler").fetchone()[0]
+        except sqlite3.OperationalError:  # the table itself is still only in the log
+            return 0
+        return count
+
+
+def test_with_background_checkpoints_commits_leave_the_log_to_the_checkpointer(
+        tmp_path: Path) -> None:
+    path = tmp_path / "scope.db"
+    upgrade(f"sqlite:///{path}")
+    database = Database(build_engine(f"sqlite:///{path}", background_checkpoints=True))
+    try:
+        fill(database)
+        assert rows_in_main_file(path) == 0  # no commit checkpointed
+        assert (tmp_path / "scope.db-wal").stat().st_size > 4_000_000
+
+        checkpointer = Checkpointer(database.engine)
+        busy, frames, done = checkpointer.checkpoint()
+        assert (busy, done) == (0, frames)
+        assert rows_in_main_file(path) == ROWS
+    finally:
+        database.dispose()
+
+
+def test_by_default_commits_checkpoint_as_sqlite_does(tmp_path: Path) -> None:
+    """The CLI and migrations keep SQLite's automatic checkpoints."""
+    path = tmp_path / "scope.db"
+    upgrade(f"sqlite:///{path}")
+    database = Database(build_engine(f"sqlite:///{path}"))
+    try:
+        fill(database)
+        assert rows_in_main_file(path) > 0
+    finally:
+        database.dispose()
+
+
+def test_the_thread_checkpoints_while_running_and_once_more_when_stopped(
+        tmp_path: Path) -> None:
+    path = tmp_path / "scope.db"
+    upgrade(f"sqlite:///{path}")
+    database = Database(build_engine(f"sqlite:///{path}", background_checkpoints=True))
+    try:
+        checkpointer = Checkpointer.start_if_sqlite(database.engine)
+        assert checkpointer is not None
+        fill(database)
+        deadline = time.monotonic() + 10
+        while rows_in_main_file(path) < ROWS - 50 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert rows_in_main_file(path) >= ROWS - 50  # caught up while writes went on
+        with database.begin_write() as connection:
+            connection.execute(text("INSERT INTO filler (body) VALUES ('last')"))
+        checkpointer.stop()
+        assert rows_in_main_file(path) == ROWS + 1
+    finally:
+        database.dispose()
+
+
+def test_only_sqlite_files_get_a_checkpointer() -> None:
+    memory = create_engine("sqlite://")
+    postgres = build_engine("postgresql+psycopg://scope@127.0.0.1:1/none")
+    try:
+        assert Checkpointer.start_if_sqlite(memory) is None
+        assert Checkpointer.start_if_sqlite(postgres) is None
+    finally:
+        memory.dispose()
+        postgres.dispose()
+
+
+async def test_the_server_checkpoints_sqlite_on_its_thread(app: FastAPI) -> None:
+    """The server's connections leave checkpoints to its thread; PostgreSQL has none."""
+    threads = [t.name for t in threading.enumerate()]
+    context: AppContext = app.state.context
+    if context.database.is_sqlite:
+        assert "scope-checkpoints" in threads
+        with context.database.engine.connect() as connection:
+            assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
+    else:
+        assert "scope-checkpoints" not in threads
