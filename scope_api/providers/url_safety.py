@@ -30,6 +30,7 @@ in-process simulator) are not subject to this policy.
 from __future__ import annotations
 
 import asyncio
+import functools
 import ipaddress
 import socket
 from dataclasses import dataclass
@@ -84,6 +85,7 @@ def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)
 def classify(address: IPAddress) -> str:
     """``public``, ``private`` (allowed with the flag), or a reason it is always refused."""
     inner = _embedded_ipv4(address)
@@ -170,6 +172,14 @@ def _literal(host: str) -> IPAddress | None:
         return None
 
 
+@functools.lru_cache(maxsize=1024)
+def _parsed(url: str) -> tuple[Target, IPAddress | None]:
+    # Pure, and asked again before every provider call: cached (a refusal raises, and
+    # is not).
+    target = parse(url)
+    return target, _literal(target.host)
+
+
 def _judge(target: Target, addresses: list[IPAddress], allow_private: bool) -> None:
     for address in addresses:
         verdict = classify(address)
@@ -194,8 +204,7 @@ async def resolve_checked(url: str, *, allow_private: bool,
     The call path re-checks with this right before each provider call (see the
     module docstring on DNS rebinding) and can connect to the returned addresses.
     """
-    target = parse(url)  # cheap refusals first, with no thread and no DNS
-    literal = _literal(target.host)
+    target, literal = _parsed(url)  # cheap refusals first, with no thread and no DNS
     if literal is not None:  # an IP address resolves to itself: no thread, no DNS
         _judge(target, [literal], allow_private)
         return [literal]

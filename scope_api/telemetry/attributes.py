@@ -7,6 +7,7 @@ credential can reach a span. Prompt and completion text only when asked to.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass
 from typing import Any
@@ -48,7 +49,7 @@ class ExecutionInfo:
 def provider_name(kind: str, base_url: str | None = None) -> str:
     """The ``gen_ai.provider.name`` for a provider kind (and, if compatible, its host)."""
     if kind == "openai_compatible":
-        host = urlsplit(base_url).hostname if base_url else None
+        host = dict(_server_of(base_url)).get("server.address") if base_url else None
         return COMPATIBLE_HOSTS.get(host or "", "openai")
     return PROVIDER_NAMES.get(kind, kind)
 
@@ -72,16 +73,20 @@ def status_message(error: BaseException | str) -> str:
 
 
 def _server(base_url: str | None) -> dict[str, Any]:
-    if not base_url:
-        return {}
+    return dict(_server_of(base_url)) if base_url else {}
+
+
+@functools.lru_cache(maxsize=1024)
+def _server_of(base_url: str) -> tuple[tuple[str, Any], ...]:
+    # Parsed once per provider URL, not on every span.
     parts = urlsplit(base_url)
     if not parts.hostname:
-        return {}
+        return ()
     try:
         port = parts.port or (443 if parts.scheme == "https" else 80)
     except ValueError:
-        return {"server.address": parts.hostname}
-    return {"server.address": parts.hostname, "server.port": port}
+        return (("server.address", parts.hostname),)
+    return (("server.address", parts.hostname), ("server.port", port))
 
 
 def _text(content: str) -> list[dict[str, str]]:
