@@ -76,6 +76,7 @@ VARIABLES = {"persona": "a support assistant for an online shop", "name": "Ada",
              "question": "Where is my order, and when will it arrive?"}
 TARGET_P99_MS = {500: 3.0}  # from the issue: p99 overhead under 3 ms at 500 requests/s
 TIMINGS_PATH = "/_bench/timings"
+MODULE = "tests.benchmarks.bench_engine_overhead"
 RID = re.compile(rb"rid=(\d+);")
 
 Scope = MutableMapping[str, Any]
@@ -138,7 +139,8 @@ class Timed:
     async def _dump(self, send: Send) -> None:
         records, self.records = self.records, []
         pauses, self.gc_pauses = self.gc_pauses, []
-        out: dict[str, Any] = {"timings": {}, "gc": [[g, round(s * 1000, 3)] for g, s in pauses]}
+        out: dict[str, Any] = {"pid": os.getpid(), "timings": {},
+                               "gc": [[g, round(s * 1000, 3)] for g, s in pauses]}
         for raw, start, end in records:
             if self.from_body:
                 match = RID.search(raw)
@@ -152,18 +154,25 @@ class Timed:
         await send({"type": "http.response.body", "body": body})
 
 
-def serve(kind: str, port: int) -> None:
-    """Run Scope (as ``scope serve --no-access-log`` runs it) or the simulator, timed."""
+def timed_scope() -> Timed:
+    """Scope's app in the timing middleware (the factory each worker process calls)."""
+    from scope_api.app import create_app
+
+    return Timed(create_app(), from_body=False)
+
+
+def serve(kind: str, port: int, workers: int = 1) -> None:
+    """Run Scope (as ``scope serve --no-access-log [--workers N]`` runs it) or the
+    simulator, timed."""
     import uvicorn
 
     app: Asgi
     if kind == "scope":
-        from scope_api.app import create_app
-
-        app = Timed(create_app(), from_body=False)
-        uvicorn.run(app, host="127.0.0.1", port=port, workers=1, loop="uvloop",
-                    http="httptools", log_level="warning", proxy_headers=False,
-                    server_header=False, access_log=False)
+        # uvicorn starts several workers only from an import string.
+        uvicorn.run(f"{MODULE}:timed_scope",
+                    factory=True, host="127.0.0.1", port=port, workers=workers,
+                    loop="uvloop", http="httptools", log_level="warning",
+                    proxy_headers=False, server_header=False, access_log=False)
     else:
         from scope_api.providers.simulator import create_simulator_app
 
@@ -289,11 +298,22 @@ def run_load(*args: Any) -> tuple[list[Sent], float]:
     return uvloop.run(open_loop(*args))
 
 
-def timings(base_url: str) -> dict[str, Any]:
+def timings(base_url: str, workers: int = 1) -> dict[str, Any]:
+    """What the server's processes recorded (and forgot): with several workers, asked
+    on new connections until each worker has answered (the kernel picks the worker)."""
     import httpx
 
-    result: dict[str, Any] = httpx.get(f"{base_url}{TIMINGS_PATH}", timeout=30).json()
-    return result
+    merged: dict[str, Any] = {"timings": {}, "gc": []}
+    seen: set[int] = set()
+    for _ in range(200):
+        part = httpx.get(f"{base_url}{TIMINGS_PATH}", timeout=30,
+                         headers={"connection": "close"}).json()
+        seen.add(part["pid"])  # a worker asked again answers what it recorded since
+        merged["timings"].update(part["timings"])
+        merged["gc"] += part["gc"]
+        if len(seen) == workers:
+            return merged
+    raise RuntimeError(f"heard from {len(seen)} of {workers} workers")
 
 
 # --------------------------------------------------------------------------- results
@@ -400,11 +420,11 @@ def table(results: list[Measurement]) -> str:
 # --------------------------------------------------------------------------- driver
 
 def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str],
-          work_dir: Path, name: str) -> tuple[str, Any, Path]:
+          work_dir: Path, name: str, workers: int = 1) -> tuple[str, Any, Path]:
     port = free_port()
     log = work_dir / f"{name}.log"
     argv = [*prefix, sys.executable, str(Path(__file__).resolve()), "--serve", kind,
-            "--port", str(port)]
+            "--port", str(port), "--workers", str(workers)]
     process = processes.start(argv, env=env, cwd=work_dir, log=log)
     base_url = f"http://127.0.0.1:{port}"
     wait_until_serving(process, base_url, log)
@@ -424,19 +444,20 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
                           "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
                           "SCOPE_GC_FREEZE": "true" if freeze else "false"})
         base_url, process, log = start(processes, cpus.server, "scope", env, work_dir,
-                                       f"scope-{backend}-{freeze}")
+                                       f"scope-{backend}-{freeze}", workers=args.workers)
         try:
             token = configure(base_url, api_key, sim_url)
             for rate in args.rates:
                 run_load(base_url, token, rate, args.warmup, rid[0])
                 rid[0] += int(rate * args.warmup)
-                timings(base_url), timings(sim_url)  # forget the warm-up
+                timings(base_url, args.workers), timings(sim_url)  # forget the warm-up
                 sent, late = run_load(base_url, token, rate, args.duration, rid[0])
                 rid[0] += len(sent)
                 if process.poll() is not None:
                     raise RuntimeError(f"Scope died during the run:\n{tail(log)}")
-                result = analyse(backend, freeze, rate, sent, late, timings(base_url),
-                                 timings(sim_url), args.duration)
+                result = analyse(backend, freeze, rate, sent, late,
+                                 timings(base_url, args.workers), timings(sim_url),
+                                 args.duration)
                 print(f"  {backend:<10} gc.freeze {'yes' if freeze else 'no ':<3} "
                       f"{rate:>4}/s: overhead p50 {result.overhead_p50_ms:5.2f} ms "
                       f"p99 {result.overhead_p99_ms:5.2f} ms (max "
@@ -460,22 +481,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each")
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="Scope's worker processes (scope serve --workers N); with more "
+                             "than one, nothing is pinned: Scope, the simulator and the "
+                             "load generator share the CPUs")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--serve", choices=["scope", "simulator"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.workers)
         return 0
     args.rates = [int(r) for r in args.rates.split(",")]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
-    cpus = plan_cpus()  # before this process pins itself (then it sees one CPU)
+    cpus = plan_cpus() if args.workers == 1 else Cpus(
+        [], [], f"NOT pinned: {args.workers} Scope workers, the simulator and the load "
+                "generator share the CPUs")  # plan before this process pins itself
     if cpus.loader:  # the load generator shares CPU 1 with the simulator
         os.sched_setaffinity(0, {int(cpus.loader[-1])})
     print(f"engine overhead benchmark: POST /api/v1/executions at {args.rates} requests/s, "
+          f"Scope with {args.workers} worker{'s' if args.workers > 1 else ''}, "
           f"{args.duration:g} s each after {args.warmup:g} s warm-up\n  {cpus.note} "
           "(the simulator too)\n  load generator: Python asyncio + aiohttp, open loop "
           "(fixed rate)", flush=True)
@@ -513,6 +541,7 @@ def main(argv: list[str] | None = None) -> int:
         payload = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                    "machine": machine(), "pinning": cpus.note, "cpu_busy_before": busy,
                    "duration_s": args.duration, "warmup_s": args.warmup,
+                   "workers": args.workers,
                    "results": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"results written to {args.json}")
