@@ -25,12 +25,16 @@ from typing import Any
 import aiohttp
 import httpx
 
+from scope_api.engine.proxies import Proxies
+
 MAX_CONNECTIONS = 256
 KEEPALIVE_S = 5.0
 _CHUNK_BYTES = 64 * 1024
 
 #: aiohttp's errors → httpx's, most specific first (the first ``isinstance`` wins).
 _ERRORS: tuple[tuple[type[BaseException], type[httpx.TransportError]], ...] = (
+    (aiohttp.ClientProxyConnectionError, httpx.ProxyError),
+    (aiohttp.ClientHttpProxyError, httpx.ProxyError),
     (aiohttp.ConnectionTimeoutError, httpx.ConnectTimeout),
     (aiohttp.ServerTimeoutError, httpx.ReadTimeout),
     (aiohttp.ClientConnectorError, httpx.ConnectError),
@@ -78,10 +82,11 @@ class _Body(httpx.AsyncByteStream):
 
 class ProviderTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over one aiohttp session, opened on the first call
-    (in the event loop that makes it)."""
+    (in the event loop that makes it); through the environment's proxy, if any."""
 
-    def __init__(self) -> None:
+    def __init__(self, proxies: Proxies | None = None) -> None:
         self._session: aiohttp.ClientSession | None = None
+        self._proxies = Proxies() if proxies is None else proxies
 
     def _open(self) -> aiohttp.ClientSession:
         # No cookie jar: one session serves every tenant, and a cookie one provider sets
@@ -95,14 +100,23 @@ class ProviderTransport(httpx.AsyncBaseTransport):
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         session = self._session or self._open()
         timeout = request.extensions.get("timeout", {})
+        headers = request.headers.multi_items()
+        proxy = self._proxies.for_url(request.url.scheme, request.url.host) \
+            if self._proxies else None
+        if proxy and proxy.headers and request.url.scheme == "http":
+            # aiohttp sends proxy_headers on an HTTPS tunnel's CONNECT only; a plain
+            # HTTP request goes to the proxy itself, so it carries them.
+            headers += proxy.headers.items()
         try:
             response = await session.request(
-                request.method, str(request.url), headers=request.headers.multi_items(),
+                request.method, str(request.url), headers=headers,
                 data=await request.aread() or None, allow_redirects=False,
                 # httpx decodes Content-Encoding itself (Response.aiter_bytes)
                 auto_decompress=False,
                 timeout=_timeout(timeout.get("connect"), timeout.get("read"),
-                                 timeout.get("pool")))
+                                 timeout.get("pool")),
+                proxy=proxy.url if proxy else None,
+                proxy_headers=proxy.headers if proxy else None)
         except _CAUGHT as exc:
             raise _as_httpx(exc, request) from exc
         return httpx.Response(
@@ -150,6 +164,7 @@ def _tls_context() -> ssl.SSLContext:
 
 
 def provider_http_client() -> httpx.AsyncClient:
-    """A client for provider calls (per-call timeouts come from the adapters)."""
+    """A client for provider calls (per-call timeouts come from the adapters), through
+    the proxy the environment names (``scope_api.engine.proxies``)."""
     return ProviderClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
                           transport=ProviderTransport())

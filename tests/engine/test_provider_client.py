@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -109,3 +110,89 @@ async def test_a_server_answering_something_other_than_http_is_a_retryable_error
         await server.wait_closed()
     assert info.value.message == "could not reach OpenAI (RemoteProtocolError)"
     assert info.value.retryable
+
+
+@pytest.fixture
+async def proxy() -> AsyncIterator[tuple[int, list[dict[str, str]]]]:
+    """An HTTP proxy that answers every request itself, recording what it was asked."""
+    seen: list[dict[str, str]] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = (await reader.readuntil(b"\r\n\r\n")).decode("latin-1").split("\r\n")
+        headers = dict(line.split(": ", 1) for line in head[1:] if ": " in line)
+        lowered = {name.lower(): value for name, value in headers.items()}
+        await reader.readexactly(int(lowered.get("content-length", "0")))
+        seen.append({"request_line": head[0], **lowered})
+        body = json.dumps(ANSWER).encode()
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                     b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(serve, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1], seen
+    finally:
+        server.close()
+        await server.wait_closed()
+
+
+def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str, no_proxy: str = "") -> None:
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.upper(), raising=False)
+    monkeypatch.setenv("HTTP_PROXY", url)
+    if no_proxy:
+        monkeypatch.setenv("NO_PROXY", no_proxy)
+
+
+async def test_provider_calls_go_through_the_environments_proxy(
+        proxy: tuple[int, list[dict[str, str]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Behind an egress proxy: the provider's host is reachable only through it."""
+    port, seen = proxy
+    use_proxy(monkeypatch, f"http://scope:pr0xy-secret@127.0.0.1:{port}")
+    config = ProviderConfig("openai_compatible", "http://llm.example.invalid/v1", "sk-x")
+    async with provider_http_client() as client:
+        result = await ADAPTERS["openai_compatible"].complete(chat(), config=config,
+                                                              client=client)
+    assert result.output == "hi"
+    assert seen[0]["request_line"] == \
+        "POST http://llm.example.invalid/v1/chat/completions HTTP/1.1"
+    assert seen[0]["proxy-authorization"] == "Basic c2NvcGU6cHIweHktc2VjcmV0"
+    assert seen[0]["authorization"] == "Bearer sk-x"
+
+
+async def test_no_proxy_hosts_and_loopback_are_reached_directly(
+        proxy: tuple[int, list[dict[str, str]]],
+        provider: tuple[str, list[dict[str, Any]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    port, seen = proxy
+    url, provider_seen = provider
+    use_proxy(monkeypatch, f"http://127.0.0.1:{port}", no_proxy=".example.invalid")
+    async with provider_http_client() as client:
+        # Loopback (here the test's provider, or Scope's own simulator): never proxied.
+        await ADAPTERS["openai_compatible"].complete(
+            chat(), config=ProviderConfig("openai_compatible", url, "sk-a"), client=client)
+        # NO_PROXY: direct, and this host does not exist.
+        with pytest.raises(ProviderError) as info:
+            await ADAPTERS["openai_compatible"].complete(
+                chat(), config=ProviderConfig("openai_compatible",
+                                              "http://llm.example.invalid/v1", "sk-b"),
+                client=client)
+    assert len(provider_seen) == 1
+    assert info.value.message == \
+        "could not reach OpenAI-compatible provider (ConnectError)"
+    assert seen == []
+
+
+async def test_https_calls_tunnel_through_the_proxy_with_its_credentials(
+        proxy: tuple[int, list[dict[str, str]]], monkeypatch: pytest.MonkeyPatch) -> None:
+    port, seen = proxy
+    use_proxy(monkeypatch, f"http://scope:pr0xy-secret@127.0.0.1:{port}")
+    monkeypatch.setenv("HTTPS_PROXY", f"http://scope:pr0xy-secret@127.0.0.1:{port}")
+    config = ProviderConfig("openai", "https://llm.example.invalid/v1", "sk-x")
+    async with provider_http_client() as client:
+        with pytest.raises(ProviderError):  # this proxy answers instead of tunnelling
+            await ADAPTERS["openai"].complete(chat(), config=config, client=client)
+    assert seen[0]["request_line"] == "CONNECT llm.example.invalid:443 HTTP/1.1"
+    assert seen[0]["proxy-authorization"] == "Basic c2NvcGU6cHIweHktc2VjcmV0"
+    assert "authorization" not in seen[0]  # the provider's key stays inside the tunnel
