@@ -84,7 +84,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         context = build_context(resolved)
         app.state.context = context
         listener = NotifyListener.start_if_postgres(context)
-        checkpointer = Checkpointer.start_if_sqlite(context.database.engine)
+        checkpointer = context.checkpointer = Checkpointer.start_if_sqlite(
+            context.database.engine)
         simulator = InProcessSimulator()
         context.http = provider_http_client()
         worker = context.run_worker = RunWorker(context)

@@ -40,7 +40,9 @@ class Checkpointer:
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="scope-checkpoints",
                                         daemon=True)
-        self.checkpoints = 0  #: how many have run (the tests watch it)
+        self.checkpoints = 0  #: how many have run
+        #: SQLite's answer to the last one: (busy, log frames, frames checkpointed)
+        self.last: tuple[int, int, int] | None = None
 
     @classmethod
     def start_if_sqlite(cls, engine: Engine) -> Checkpointer | None:
@@ -68,6 +70,7 @@ class Checkpointer:
         finally:
             connection.close()  # back to the pool
         self.checkpoints += 1
+        self.last = (busy, frames, done)
         return busy, frames, done
 
     def _run(self) -> None:

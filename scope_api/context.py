@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from scope_api.checkpoints import Checkpointer
 from scope_api.config import Settings
 from scope_api.db import Database
 from scope_api.pagination import CursorCodec
@@ -43,5 +44,7 @@ class AppContext:
     """Commits execution records in groups (``engine.recorder``); started by the lifespan."""
     run_worker: RunWorker | None = None
     """Executes golden-set run cells in the background (``engine.runs``)."""
+    checkpointer: Checkpointer | None = None
+    """Checkpoints SQLite's log off the commit path (``checkpoints``); None on PostgreSQL."""
     run_summaries: LiveSummaries = field(default_factory=LiveSummaries)
     """Recent summaries of runs still going on (``GET /runs/{id}`` is polled)."""

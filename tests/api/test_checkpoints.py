@@ -79,14 +79,21 @@ def test_the_thread_checkpoints_while_running_and_once_more_when_stopped(
     with migrated(tmp_path, background_checkpoints=True) as (database, path):
         checkpointer = Checkpointer.start_if_sqlite(database.engine)
         assert checkpointer is not None
-        fill(database)
-        deadline = time.monotonic() + 10
-        while rows_in_main_file(path) < ROWS and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert rows_in_main_file(path) == ROWS  # the thread checkpoints by itself
-        with database.begin_write() as connection:
-            connection.execute(text("INSERT INTO filler (body) VALUES ('last')"))
-        checkpointer.stop()
+        try:
+            fill(database)
+            after_fill = checkpointer.checkpoints
+            # The main file is read only once the thread has stopped: a read while a
+            # checkpoint writes it could see it half-written.
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and checkpointer.checkpoints <= after_fill:
+                time.sleep(0.05)
+            assert checkpointer.checkpoints > after_fill  # by itself, every 0.25 s
+            _busy, frames, done = checkpointer.last or (0, 0, -1)
+            assert done == frames  # the whole log: nothing was written since
+            with database.begin_write() as connection:
+                connection.execute(text("INSERT INTO filler (body) VALUES ('last')"))
+        finally:
+            checkpointer.stop()
         assert rows_in_main_file(path) == ROWS + 1
 
 
@@ -103,11 +110,11 @@ def test_only_sqlite_files_get_a_checkpointer() -> None:
 
 async def test_the_server_checkpoints_sqlite_on_its_thread(app: FastAPI) -> None:
     """The server's connections leave checkpoints to its thread; PostgreSQL has none."""
-    threads = [t.name for t in threading.enumerate()]
     context: AppContext = app.state.context
     if context.database.is_sqlite:
-        assert "scope-checkpoints" in threads
+        assert context.checkpointer is not None
+        assert "scope-checkpoints" in [t.name for t in threading.enumerate()]
         with context.database.engine.connect() as connection:
             assert connection.exec_driver_sql("PRAGMA wal_autocheckpoint").scalar() == 0
     else:
-        assert "scope-checkpoints" not in threads
+        assert context.checkpointer is None
