@@ -3,8 +3,9 @@
 By default SQLite checkpoints inside the commit that takes the write-ahead log past
 1,000 pages: that commit copies the pages back into the database file and syncs both
 files, and every execution waiting on the group commit (``engine.recorder``) waits
-with it. At 250 executions/s one commit in fifty took 3–9 ms instead of ~0.5 ms, which
-was the engine's p99 (``tests/benchmarks/README.md``, "Engine overhead").
+with it. Measured in process, one execution after another, one commit in fifty took
+3–9 ms instead of ~0.5 ms: the engine's p99 (``tests/benchmarks/README.md``, "Engine
+overhead").
 
 So the server's engine is built with automatic checkpoints off
 (``build_engine(..., background_checkpoints=True)``) and the lifespan runs

@@ -12,8 +12,7 @@ A batch that fails on a foreign key (a prompt or provider deleted during a call)
 written again row by row, each failing row without its links (``record.save_rows``).
 
 The writes run on the recorder's own thread, not the request thread pool: a busy pool
-(slow list queries, say) must not hold back the commits every execution waits for, and
-a plain executor hand-off costs less than anyio's.
+(slow list queries, say) must not hold back the commits every execution waits for.
 """
 
 from __future__ import annotations
