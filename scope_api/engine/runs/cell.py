@@ -28,7 +28,7 @@ from scope_api.engine.runs.judging import Judge
 from scope_api.engine.runs.limiter import AdaptiveLimit
 from scope_api.errors import ScopeError
 from scope_api.models import Run, Tenant
-from scope_api.models.base import new_id, utcnow
+from scope_api.models.base import new_id
 from scope_api.providers import url_safety
 from scope_api.providers.types import CompletionRequest, CompletionResult, ProviderError
 from scope_api.schemas.executions import ExecutionParameters
@@ -143,22 +143,12 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
     output = None if result is None else result.output
     input_tokens = usage.input_tokens if usage else None
     output_tokens = usage.output_tokens if usage else None
-    execution: dict[str, Any] = {
-        "id": execution_id, "tenant_id": plan.tenant_id, "prompt": target.prompt,
-        "prompt_id": target.prompt_id, "version": target.version,
-        "provider": target.provider, "provider_id": target.provider_id, "model": cell.model,
-        "status": status, "rendered": rendered,
-        "output": output, "error": error, "input_tokens": input_tokens,
-        "output_tokens": output_tokens, "latency_ms": latency_ms,
-        "cost_usd": None if cost is None else str(cost), "warnings": [],
-        "trace_id": span.trace_id, "span_id": span.span_id,
-        "created_by": f"run:{plan.run_id}", "created_at": utcnow()}
-    span_row = {
-        "trace_id": span.trace_id, "span_id": span.span_id,
-        "tenant_id": plan.tenant_id, "execution_id": execution_id,
-        "name": span.name[:256], "start": span.start,
-        "duration_ms": span.duration_ms, "attributes": dict(span.attributes),
-        "status": span.status, "prompt": target.prompt, "model": cell.model}
+    execution, span_row = record.rows(
+        execution_id=execution_id, tenant_id=plan.tenant_id, target=target, model=cell.model,
+        outcome=record.Outcome(status=status, rendered=rendered, output=output, error=error,
+                               input_tokens=input_tokens, output_tokens=output_tokens,
+                               latency_ms=latency_ms, cost_usd=cost, warnings=[]),
+        span=span, created_by=f"run:{plan.run_id}")
     return store.CellOutcome(
         status=status, output=output, error=error, input_tokens=input_tokens,
         output_tokens=output_tokens,
