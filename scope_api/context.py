@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING
 
 import httpx
 
-from scope_api.checkpoints import Checkpointer
 from scope_api.config import Settings
 from scope_api.db import Database
 from scope_api.pagination import CursorCodec
@@ -18,6 +17,7 @@ from scope_api.services.run_summary import LiveSummaries
 from scope_api.telemetry import Telemetry
 
 if TYPE_CHECKING:
+    from scope_api.checkpoints import Checkpointer
     from scope_api.engine.recorder import ExecutionRecorder
     from scope_api.engine.runs.worker import RunWorker
     from scope_api.engine.target_cache import TargetCache
