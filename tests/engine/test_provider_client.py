@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gzip
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -77,6 +78,7 @@ async def test_option_headers_replace_the_adapters_whatever_their_case(
     assert headers["x-proxy"] == "p"
     assert headers["authorization"] == "Bearer sk-x"
     assert headers["user-agent"].startswith("scope/")
+    assert headers["accept-encoding"] == "gzip, deflate"  # what httpx decodes
     assert seen[0]["body"]["messages"] == [{"role": "user", "content": "hello"}]
 
 
@@ -89,6 +91,32 @@ async def test_the_client_keeps_no_cookie_and_takes_none(
         assert not client.cookies
         with pytest.raises(TypeError):
             client.cookies = {"session": "x"}  # type: ignore[assignment]
+
+
+async def test_a_gzipped_answer_is_decoded() -> None:
+    async def gzipped(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        head = await reader.readuntil(b"\r\n\r\n")
+        length = next(int(line.split(b":")[1]) for line in head.split(b"\r\n")
+                      if line.lower().startswith(b"content-length:"))
+        await reader.readexactly(length)
+        body = gzip.compress(json.dumps(ANSWER).encode())
+        writer.write(b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\n"
+                     b"content-encoding: gzip\r\ncontent-length: %d\r\n"
+                     b"connection: close\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(gzipped, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
+        async with provider_http_client() as client:
+            result = await ADAPTERS["openai"].complete(chat(), config=config, client=client)
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result.output == "hi"
+    assert (result.usage.input_tokens, result.usage.output_tokens) == (3, 1)
 
 
 async def test_a_server_answering_something_other_than_http_is_a_retryable_error() -> None:
