@@ -77,6 +77,8 @@ VARIABLES = {"persona": "a support assistant for an online shop", "name": "Ada",
 TARGET_P99_MS = {500: 3.0}  # from the issue: p99 overhead under 3 ms at 500 requests/s
 TIMINGS_PATH = "/_bench/timings"
 MODULE = "tests.benchmarks.bench_engine_overhead"
+#: The baseline gateway's "backends": bare_gateway.py on httpx's own client, or on aiohttp.
+BARE = {"bare": "httpx", "bare-aiohttp": "aiohttp"}
 RID = re.compile(rb"rid=(\d+);")
 
 Scope = MutableMapping[str, Any]
@@ -161,15 +163,22 @@ def timed_scope() -> Timed:
     return Timed(create_app(), from_body=False)
 
 
+def timed_bare() -> Timed:
+    """The baseline gateway (``bare_gateway.py``) in the timing middleware."""
+    from tests.benchmarks.bare_gateway import create_app
+
+    return Timed(create_app(CONTENT), from_body=False)
+
+
 def serve(kind: str, port: int, workers: int = 1) -> None:
-    """Run Scope (as ``scope serve --no-access-log [--workers N]`` runs it) or the
-    simulator, timed."""
+    """Run Scope (as ``scope serve --no-access-log [--workers N]`` runs it), the baseline
+    gateway or the simulator, timed."""
     import uvicorn
 
     app: Asgi
-    if kind == "scope":
+    if kind in ("scope", "bare"):
         # uvicorn starts several workers only from an import string.
-        uvicorn.run(f"{MODULE}:timed_scope",
+        uvicorn.run(f"{MODULE}:timed_{kind}",
                     factory=True, host="127.0.0.1", port=port, workers=workers,
                     loop="uvloop", http="httptools", log_level="warning",
                     proxy_headers=False, server_header=False, access_log=False)
@@ -393,7 +402,7 @@ def analyse(backend: str, freeze: bool, rate: int, sent: list[Sent], late_s: flo
         result.notes.append(f"{result.errors} failed requests")
     if missing:
         result.notes.append(f"{missing} requests without both timings")
-    if rate in TARGET_P99_MS:
+    if rate in TARGET_P99_MS and backend not in BARE:  # the baseline is not held to it
         result.target_met = result.overhead_p99_ms < TARGET_P99_MS[rate] and not result.errors
     return result
 
@@ -433,20 +442,34 @@ def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str
 
 def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend: str,
             url: str, work_dir: Path, rid: list[int]) -> list[Measurement]:
-    api_key = seed(url)
+    """Scope on ``url`` with and without ``gc.freeze()``; for ``bare``, the baseline."""
+    bare = backend in BARE
+    api_key = "" if bare else seed(url)
     results = []
-    for freeze in (False, True):  # fresh servers for each, the simulator too
+    for freeze in (False,) if bare else (False, True):  # fresh servers for each
         sim_url, sim_process, sim_log = start(processes, cpus.loader, "simulator",
                                               server_env({}), work_dir,
                                               f"simulator-{backend}-{freeze}")
-        env = server_env({"SCOPE_DATABASE_URL": url,
-                          "SCOPE_DATA_DIR": str(work_dir / f"data-{backend}"),
-                          "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
-                          "SCOPE_GC_FREEZE": "true" if freeze else "false"})
-        base_url, process, log = start(processes, cpus.server, "scope", env, work_dir,
-                                       f"scope-{backend}-{freeze}", workers=args.workers)
+        if bare:
+            secret = os.urandom(32).hex()
+            env = server_env({"BENCH_JWT_SECRET": secret,
+                              "BENCH_PROVIDER_URL": f"{sim_url}/v1",
+                              "BENCH_HTTP_CLIENT": BARE[backend]})
+        else:
+            env = server_env({"SCOPE_DATABASE_URL": url,
+                              "SCOPE_DATA_DIR": str(work_dir / f"data-{backend}"),
+                              "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
+                              "SCOPE_GC_FREEZE": "true" if freeze else "false"})
+        base_url, process, log = start(processes, cpus.server, "bare" if bare else "scope",
+                                       env, work_dir, f"{backend}-{freeze}",
+                                       workers=args.workers)
         try:
-            token = configure(base_url, api_key, sim_url)
+            if bare:
+                from tests.benchmarks.bare_gateway import access_token
+
+                token = access_token(secret)
+            else:
+                token = configure(base_url, api_key, sim_url)
             for rate in args.rates:
                 run_load(base_url, token, rate, args.warmup, rid[0])
                 rid[0] += int(rate * args.warmup)
@@ -480,13 +503,16 @@ def main(argv: list[str] | None = None) -> int:
                         help="comma-separated requests/s (default: 100,500)")
     parser.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds before each")
-    parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--backends", default="sqlite,postgresql,bare-aiohttp,bare",
+                        help="sqlite and postgresql (Scope), bare-aiohttp and bare (the "
+                             "baseline gateway, bare_gateway.py, on aiohttp or httpx)")
     parser.add_argument("--workers", type=int, default=1,
                         help="Scope's worker processes (scope serve --workers N); with more "
                              "than one, nothing is pinned: Scope, the simulator and the "
                              "load generator share the CPUs")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
-    parser.add_argument("--serve", choices=["scope", "simulator"], help=argparse.SUPPRESS)
+    parser.add_argument("--serve", choices=["scope", "bare", "simulator"],
+                        help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
@@ -519,7 +545,9 @@ def main(argv: list[str] | None = None) -> int:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
                 prefix="scope-bench-engine-")))
             for backend in backends:
-                if backend == "sqlite":
+                if backend in BARE:
+                    url = ""
+                elif backend == "sqlite":
                     (work_dir / "sqlite").mkdir()
                     url = f"sqlite:///{work_dir / 'sqlite' / 'scope.db'}"
                 else:
