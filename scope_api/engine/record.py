@@ -16,7 +16,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table
 from sqlalchemy.exc import IntegrityError
 
 from scope_api import templating
@@ -31,9 +31,6 @@ from scope_api.telemetry import SpanRecord
 
 EXECUTIONS = cast(Table, Execution.__table__)
 SPANS = cast(Table, ExecutionSpan.__table__)
-# Built once: each new statement object would have its cache key computed again.
-_INSERT_EXECUTIONS = insert(EXECUTIONS)
-_INSERT_SPANS = insert(SPANS)
 
 
 @dataclass(frozen=True)
@@ -164,9 +161,8 @@ def save_rows(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]
 
 
 def _insert(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
-    # Core statements on a connection: the ORM's unit of work cost about as much as
-    # the database work.
-    with ctx.database.begin_write() as connection:
-        # The executions first: span rows reference them.
-        connection.execute(_INSERT_EXECUTIONS, [row for row, _ in batch])
-        connection.execute(_INSERT_SPANS, [span_row for _, span_row in batch])
+    # Not the ORM's unit of work nor Core statements: each cost about as much as the
+    # database's own work (see scope_api.bulk_insert). The executions first: span rows
+    # reference them.
+    ctx.database.insert_many([(EXECUTIONS, [row for row, _ in batch]),
+                              (SPANS, [span_row for _, span_row in batch])])
