@@ -29,9 +29,6 @@ awaited.
 
 from __future__ import annotations
 
-from decimal import Decimal
-from typing import Any
-
 from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
@@ -40,7 +37,7 @@ from scope_api.engine.call import timed_call
 from scope_api.errors import ProviderFailed, ProviderTimedOut, ValidationFailed
 from scope_api.models.base import new_id
 from scope_api.providers import url_safety
-from scope_api.providers.types import CompletionResult, ProviderError, ProviderTimeout
+from scope_api.providers.types import CompletionResult, ProviderTimeout
 from scope_api.schemas.executions import ExecutionCreate
 from scope_api.security.principal import Principal
 from scope_api.telemetry import ExecutionInfo
@@ -66,9 +63,6 @@ async def execute(ctx: AppContext, principal: Principal,
     elif target.custom_base_url is not None:
         await _check_url(ctx, target.provider, target.custom_base_url)
 
-    warnings: list[str] = []
-    if target.price is None:
-        warnings.append(f"model '{body.model}' is not in the catalog: cost unknown")
     execution_id = new_id()
     subject = ExecutionInfo(execution_id=execution_id, tenant=principal.tenant_name,
                             prompt_name=target.prompt, prompt_version=target.version,
@@ -85,8 +79,8 @@ async def execute(ctx: AppContext, principal: Principal,
                                          called.cost)
     rendered_record = {"content": rendered,
                        "parameters": requests.parameters_record(request.parameters)}
-    outcome = _outcome(result, failure, rendered_record, latency_ms, cost, warnings,
-                       priced=target.price is not None)
+    outcome = record.outcome(result, failure, rendered_record, latency_ms, cost,
+                             model=body.model, priced=target.price is not None)
     rows = record.rows(execution_id=execution_id, tenant_id=principal.tenant_id,
                        target=target, model=body.model, outcome=outcome, span=called.span,
                        created_by=principal.subject)
@@ -114,24 +108,6 @@ async def _target(ctx: AppContext, tenant_id: str, body: ExecutionCreate) -> rec
     if cache is not None:
         cache.put(key, target, epoch)
     return target
-
-
-def _outcome(result: CompletionResult | None, failure: ProviderError | None,
-             rendered: dict[str, Any], latency_ms: float, cost: Decimal | None,
-             warnings: list[str], *, priced: bool) -> record.Outcome:
-    if result is None:
-        assert failure is not None
-        return record.Outcome(status="failed", rendered=dict(rendered), output=None,
-                              error={"code": failure.code, "message": failure.message},
-                              input_tokens=None, output_tokens=None, latency_ms=latency_ms,
-                              cost_usd=None, warnings=warnings)
-    usage = result.usage
-    if priced and (usage.input_tokens is None or usage.output_tokens is None):
-        warnings = [*warnings, "the provider reported no token usage: cost unknown"]
-    return record.Outcome(status="succeeded", rendered=dict(rendered), output=result.output,
-                          error=None, input_tokens=usage.input_tokens,
-                          output_tokens=usage.output_tokens, latency_ms=latency_ms,
-                          cost_usd=cost, warnings=warnings)
 
 
 async def _check_url(ctx: AppContext, provider: str, url: str) -> None:

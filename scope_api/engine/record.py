@@ -25,7 +25,7 @@ from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
 from scope_api.providers.catalog import Price, load_catalog
-from scope_api.providers.types import ProviderConfig
+from scope_api.providers.types import CompletionResult, ProviderConfig, ProviderError
 from scope_api.services import prompts, providers, versions
 from scope_api.telemetry import SpanRecord
 
@@ -91,6 +91,27 @@ class Outcome:
     latency_ms: float
     cost_usd: Decimal | None
     warnings: list[str]
+
+
+def outcome(result: CompletionResult | None, failure: ProviderError | None,
+            rendered: dict[str, Any], latency_ms: float, cost: Decimal | None, *,
+            model: str, priced: bool) -> Outcome:
+    """The outcome of a call (``result`` or ``failure``), with the warnings every
+    execution record carries, whether ``POST /executions`` or a run made it."""
+    warnings = [] if priced else [f"model '{model}' is not in the catalog: cost unknown"]
+    if result is None:
+        assert failure is not None
+        return Outcome(status="failed", rendered=dict(rendered), output=None,
+                       error={"code": failure.code, "message": failure.message},
+                       input_tokens=None, output_tokens=None, latency_ms=latency_ms,
+                       cost_usd=None, warnings=warnings)
+    usage = result.usage
+    if priced and (usage.input_tokens is None or usage.output_tokens is None):
+        warnings.append("the provider reported no token usage: cost unknown")
+    return Outcome(status="succeeded", rendered=dict(rendered), output=result.output,
+                   error=None, input_tokens=usage.input_tokens,
+                   output_tokens=usage.output_tokens, latency_ms=latency_ms,
+                   cost_usd=cost, warnings=warnings)
 
 
 @dataclass(frozen=True, slots=True)

@@ -59,6 +59,24 @@ async def test_a_run_executes_every_cell_once_and_summarises(runs: Runs) -> None
     assert len(executions) == 16
 
 
+async def test_cells_on_a_model_outside_the_catalog_are_recorded_with_its_warning(
+        runs: Runs) -> None:
+    prompt = await runs.prompt("Which country is {{ city }} in?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS[:2])
+    response = await runs.start(dataset, prompt=prompt, versions=[1],
+                                targets=[{"provider": provider,
+                                          "model": "sim-gpt-experimental"}])
+    assert response.status_code == 202, response.text
+    run = await runs.wait(response.json()["id"])
+    assert run["status"] == "succeeded"
+    assert [r["cost_usd"] for r in await runs.results(run["id"])] == [None, None]
+    # Its executions say why the cost is unknown, as POST /executions's do.
+    executions = await runs.executions(prompt=prompt)
+    assert [e["warnings"] for e in executions] == [
+        ["model 'sim-gpt-experimental' is not in the catalog: cost unknown"]] * 2
+
+
 async def test_missing_variables_are_refused_before_anything_runs(runs: Runs) -> None:
     prompt = await runs.prompt("{{ city }} is in {{ country }}")
     provider = await runs.provider()

@@ -137,21 +137,14 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
                                                called.latency_ms, called.cost, called.span)
     rendered = {"content": prepared.rendered,
                 "parameters": requests.parameters_record(prepared.request.parameters)}
-    error = None if failure is None else {"code": failure.code, "message": failure.message}
-    status = "failed" if failure else "succeeded"
-    usage = result.usage if result is not None else None
-    output = None if result is None else result.output
-    input_tokens = usage.input_tokens if usage else None
-    output_tokens = usage.output_tokens if usage else None
+    outcome = record.outcome(result, failure, rendered, latency_ms, cost, model=cell.model,
+                             priced=target.price is not None)
     execution, span_row = record.rows(
         execution_id=execution_id, tenant_id=plan.tenant_id, target=target, model=cell.model,
-        outcome=record.Outcome(status=status, rendered=rendered, output=output, error=error,
-                               input_tokens=input_tokens, output_tokens=output_tokens,
-                               latency_ms=latency_ms, cost_usd=cost, warnings=[]),
-        span=span, created_by=f"run:{plan.run_id}")
+        outcome=outcome, span=span, created_by=f"run:{plan.run_id}")
     return store.CellOutcome(
-        status=status, output=output, error=error, input_tokens=input_tokens,
-        output_tokens=output_tokens,
+        status=outcome.status, output=outcome.output, error=outcome.error,
+        input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
         latency_ms=latency_ms, cost_usd=cost, scores={}, score_details={}, cached=False,
         execution=execution, span=span_row)
 
