@@ -3,9 +3,9 @@
 Every execution writes two rows in a transaction of its own (or of a small group). With
 SQLAlchemy Core statements (``connection.execute(insert(table), rows)``) SQLAlchemy's
 per-statement machinery (execution context, event dispatch, parameter processing, the
-result object) cost ~200 µs per transaction on this project's 2-core machine, as much
-as SQLite's own work: the record's write went from ~450 to ~235 µs when only the
-statements were handed to the driver.
+result object) cost about as much as SQLite's own work on this project's 2-core
+machine: handing only the statements to the driver took the record's write (two rows,
+one transaction) from ~500 to ~350 µs of CPU (tests/benchmarks/README.md).
 
 So SQLAlchemy still does everything else: it compiles each table's ``INSERT`` once per
 dialect and column set (its SQL, paramstyle and casts), supplies each column type's own
