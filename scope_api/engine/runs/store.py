@@ -17,14 +17,14 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, exists, insert, or_, select, update
+from sqlalchemy import Table, and_, bindparam, exists, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from scope_api.bulk_insert import insert_many
 from scope_api.context import AppContext
+from scope_api.engine.record import EXECUTIONS, SPANS
 from scope_api.models import (
-    Execution,
-    ExecutionSpan,
     GoldenItem,
     ResponseCacheEntry,
     Run,
@@ -190,12 +190,10 @@ def complete(ctx: AppContext, *, owner: str,
               "execution_id": None if outcome.execution is None else outcome.execution["id"],
               "lease_owner": None, "lease_until": None, "completed_at": now}
              for cell, outcome in mine])
-        executions = [o.execution for _, o in mine if o.execution is not None]
-        if executions:
-            session.execute(insert(Execution), executions)
-        spans = [o.span for _, o in mine if o.span is not None]
-        if spans:
-            session.execute(insert(ExecutionSpan), spans)
+        # The cells' execution records, written as POST /executions writes its own.
+        insert_many(session.connection(), [
+            (EXECUTIONS, [o.execution for _, o in mine if o.execution is not None]),
+            (SPANS, [o.span for _, o in mine if o.span is not None])])
         for cell, outcome in mine:
             counter = counters.setdefault(cell.run_id, [0, 0, 0.0])
             counter[0] += 1
