@@ -24,7 +24,10 @@ PostgreSQL's dropped at the end), the script:
 
 Each configuration runs with and without ``gc.freeze()`` after start-up (Scope's own
 ``SCOPE_GC_FREEZE``, on by default, set to ``true`` or ``false``), and full
-(generation 2) collections in the server are counted and timed. See ``tests/benchmarks/README.md``.
+(generation 2) collections in the server are counted and timed. Then the same load and
+timing for the baseline, ``bare_gateway.py`` (a FastAPI gateway with no database, on
+aiohttp and on httpx; backends ``bare-aiohttp`` and ``bare``), which the target is not
+applied to. See ``tests/benchmarks/README.md``.
 
 Internally the same file also runs the two timed servers (``--serve scope|simulator``).
 """
@@ -520,6 +523,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args.rates = [int(r) for r in args.rates.split(",")]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
+    unknown = set(backends) - {"sqlite", "postgresql", *BARE}
+    if unknown:
+        parser.error(f"unknown backends {sorted(unknown)}: choose from sqlite, postgresql, "
+                     f"{', '.join(BARE)}")
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
