@@ -42,6 +42,7 @@ import json
 import os
 import re
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -355,6 +356,7 @@ class Measurement:
     gc_pauses_over_1ms: int
     target_met: bool | None = None
     notes: list[str] = field(default_factory=list)
+    round: int = 1
 
 
 def pct(values: list[float], q: float) -> float:
@@ -411,7 +413,8 @@ def analyse(backend: str, freeze: bool, rate: int, sent: list[Sent], late_s: flo
 
 
 def table(results: list[Measurement]) -> str:
-    header = (f"{'backend':<11} {'gc.freeze':>9} {'req/s':>6} {'done/s':>6} {'overhead p50':>12} "
+    header = (f"{'backend':<13} {'round':>5} {'gc.freeze':>9} {'req/s':>6} {'done/s':>6} "
+              f"{'overhead p50':>12} "
               f"{'p99':>6} {'max':>6} {'excl. call p50':>14} {'p99':>6} {'server p50':>10} "
               f"{'p99':>6} {'provider p50':>12} {'full GCs':>8} {'max':>6}  target")
     lines = [header, "-" * len(header)]
@@ -420,12 +423,53 @@ def table(results: list[Measurement]) -> str:
         if r.notes:
             verdict += f" ({'; '.join(r.notes)})"
         lines.append(
-            f"{r.backend:<11} {'yes' if r.gc_freeze else 'no':>9} {r.achieved_rate:>6.0f} "
+            f"{r.backend:<13} {r.round:>5} {'yes' if r.gc_freeze else 'no':>9} "
+            f"{r.achieved_rate:>6.0f} "
             f"{r.completed_rate:>6.0f} "
             f"{r.overhead_p50_ms:>12.2f} {r.overhead_p99_ms:>6.2f} {r.overhead_max_ms:>6.1f} "
             f"{r.outside_latency_ms_p50:>14.2f} {r.outside_latency_ms_p99:>6.2f} "
             f"{r.server_p50_ms:>10.2f} {r.server_p99_ms:>6.2f} {r.provider_p50_ms:>12.2f} "
             f"{r.full_gcs:>8} {r.full_gc_max_ms:>6.1f}  {verdict}")
+    return "\n".join(lines)
+
+
+Config = tuple[str, bool, int]  # backend, gc.freeze, rate
+
+
+def by_config(results: list[Measurement]) -> dict[Config, list[Measurement]]:
+    grouped: dict[Config, list[Measurement]] = {}
+    for r in results:
+        grouped.setdefault((r.backend, r.gc_freeze, r.rate), []).append(r)
+    return grouped
+
+
+def verdicts(results: list[Measurement]) -> dict[Config, bool | None]:
+    """Per configuration: the target met by the median p99 over rounds (and no errors),
+    ``None`` where no target applies."""
+    out: dict[Config, bool | None] = {}
+    for config, rounds in by_config(results).items():
+        if all(r.target_met is None for r in rounds):
+            out[config] = None
+        else:
+            median = statistics.median(r.overhead_p99_ms for r in rounds)
+            out[config] = median < TARGET_P99_MS[config[2]] and not any(
+                r.errors for r in rounds)
+    return out
+
+
+def summary(results: list[Measurement]) -> str:
+    header = (f"{'backend':<13} {'gc.freeze':>9} {'req/s':>6} {'rounds':>6} "
+              f"{'overhead p50':>12} {'p99':>6} {'p99 range':>15}  target")
+    lines = [header, "-" * len(header)]
+    met = verdicts(results)
+    for config, rounds in by_config(results).items():
+        backend, freeze, rate = config
+        p99s = [r.overhead_p99_ms for r in rounds]
+        verdict = "-" if met[config] is None else ("yes" if met[config] else "NO")
+        lines.append(
+            f"{backend:<13} {'yes' if freeze else 'no':>9} {rate:>6} {len(rounds):>6} "
+            f"{statistics.median(r.overhead_p50_ms for r in rounds):>12.2f} "
+            f"{statistics.median(p99s):>6.2f} {min(p99s):>7.2f}-{max(p99s):<7.2f}  {verdict}")
     return "\n".join(lines)
 
 
@@ -444,15 +488,16 @@ def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str
 
 
 def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend: str,
-            url: str, work_dir: Path, rid: list[int]) -> list[Measurement]:
-    """Scope on ``url`` with and without ``gc.freeze()``; for ``bare``, the baseline."""
+            url: str, api_key: str, work_dir: Path, rid: list[int],
+            round_: int) -> list[Measurement]:
+    """Scope on ``url`` (seeded, ``api_key``) with and without ``gc.freeze()``; for
+    ``bare``, the baseline."""
     bare = backend in BARE
-    api_key = "" if bare else seed(url)
     results = []
     for freeze in (False,) if bare else (False, True):  # fresh servers for each
         sim_url, sim_process, sim_log = start(processes, cpus.loader, "simulator",
                                               server_env({}), work_dir,
-                                              f"simulator-{backend}-{freeze}")
+                                              f"simulator-{backend}-{freeze}-{round_}")
         if bare:
             secret = os.urandom(32).hex()
             env = server_env({"BENCH_JWT_SECRET": secret,
@@ -464,7 +509,7 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
                               "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
                               "SCOPE_GC_FREEZE": "true" if freeze else "false"})
         base_url, process, log = start(processes, cpus.server, "bare" if bare else "scope",
-                                       env, work_dir, f"{backend}-{freeze}",
+                                       env, work_dir, f"{backend}-{freeze}-{round_}",
                                        workers=args.workers)
         try:
             if bare:
@@ -484,6 +529,7 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
                 result = analyse(backend, freeze, rate, sent, late,
                                  timings(base_url, args.workers), timings(sim_url),
                                  args.duration)
+                result.round = round_
                 print(f"  {backend:<10} gc.freeze {'yes' if freeze else 'no ':<3} "
                       f"{rate:>4}/s: overhead p50 {result.overhead_p50_ms:5.2f} ms "
                       f"p99 {result.overhead_p99_ms:5.2f} ms (max "
@@ -509,6 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backends", default="sqlite,postgresql,bare-aiohttp,bare",
                         help="sqlite and postgresql (Scope), bare-aiohttp and bare (the "
                              "baseline gateway, bare_gateway.py, on aiohttp or httpx)")
+    parser.add_argument("--rounds", type=int, default=1,
+                        help="measure every backend this many times, interleaved; the "
+                             "verdict uses the median p99 over rounds (default: 1)")
     parser.add_argument("--workers", type=int, default=1,
                         help="Scope's worker processes (scope serve --workers N); with more "
                              "than one, nothing is pinned: Scope, the simulator and the "
@@ -551,16 +600,25 @@ def main(argv: list[str] | None = None) -> int:
         with contextlib.ExitStack() as stack:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
                 prefix="scope-bench-engine-")))
+            seeded: dict[str, tuple[str, str]] = {}  # backend: (url, api key)
             for backend in backends:
                 if backend in BARE:
-                    url = ""
-                elif backend == "sqlite":
+                    seeded[backend] = ("", "")
+                    continue
+                if backend == "sqlite":
                     (work_dir / "sqlite").mkdir()
                     url = f"sqlite:///{work_dir / 'sqlite' / 'scope.db'}"
                 else:
                     url = stack.enter_context(postgres_database())
-                stack.callback(processes.stop_all)  # before the database is dropped
-                results += measure(args, processes, cpus, backend, url, work_dir, rid)
+                seeded[backend] = (url, seed(url))
+            stack.callback(processes.stop_all)  # before the databases are dropped
+            for round_ in range(1, args.rounds + 1):  # rounds interleave the backends
+                if args.rounds > 1:
+                    print(f"round {round_} of {args.rounds}", flush=True)
+                for backend in backends:
+                    url, api_key = seeded[backend]
+                    results += measure(args, processes, cpus, backend, url, api_key,
+                                       work_dir, rid, round_)
     except KeyboardInterrupt:
         print("\ninterrupted; servers stopped", file=sys.stderr)
         return 130
@@ -568,6 +626,9 @@ def main(argv: list[str] | None = None) -> int:
         processes.stop_all()
 
     print("\n" + table(results))
+    if args.rounds > 1:
+        print(f"\nmedians over {args.rounds} rounds (p99: lowest-highest)\n"
+              + summary(results))
     print("\noverhead = Scope's time for the request minus the simulator's (ASGI boundaries, "
           "same clock); 'excl. call' = Scope's time minus the record's latency_ms (which "
           "covers the adapter call, retries included). Target: overhead p99 < "
@@ -580,7 +641,7 @@ def main(argv: list[str] | None = None) -> int:
                    "results": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"results written to {args.json}")
-    return 0 if all(r.target_met is not False for r in results) else 1
+    return 0 if all(verdict is not False for verdict in verdicts(results).values()) else 1
 
 
 if __name__ == "__main__":
