@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from typing import Any
 
 import pytest
@@ -44,6 +45,20 @@ async def provider() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
         yield f"{url.replace('127.0.0.1', 'localhost')}/v1", seen
     finally:
         await server.stop()
+
+
+Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+@asynccontextmanager
+async def raw_server(handler: Handler) -> AsyncIterator[int]:
+    """A TCP server on 127.0.0.1 answering each connection with ``handler``; its port."""
+    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    try:
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 def chat() -> CompletionRequest:
@@ -106,15 +121,9 @@ async def test_a_gzipped_answer_is_decoded() -> None:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(gzipped, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with raw_server(gzipped) as port, provider_http_client() as client:
         config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
-        async with provider_http_client() as client:
-            result = await ADAPTERS["openai"].complete(chat(), config=config, client=client)
-    finally:
-        server.close()
-        await server.wait_closed()
+        result = await ADAPTERS["openai"].complete(chat(), config=config, client=client)
     assert result.output == "hi"
     assert (result.usage.input_tokens, result.usage.output_tokens) == (3, 1)
 
@@ -126,16 +135,10 @@ async def test_a_server_answering_something_other_than_http_is_a_retryable_error
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(garbage, "127.0.0.1", 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
+    async with raw_server(garbage) as port, provider_http_client() as client:
         config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
-        async with provider_http_client() as client:
-            with pytest.raises(ProviderError) as info:
-                await ADAPTERS["openai"].complete(chat(), config=config, client=client)
-    finally:
-        server.close()
-        await server.wait_closed()
+        with pytest.raises(ProviderError) as info:
+            await ADAPTERS["openai"].complete(chat(), config=config, client=client)
     assert info.value.message == "could not reach OpenAI (RemoteProtocolError)"
     assert info.value.retryable
 
@@ -157,12 +160,8 @@ async def proxy() -> AsyncIterator[tuple[int, list[dict[str, str]]]]:
         await writer.drain()
         writer.close()
 
-    server = await asyncio.start_server(serve, "127.0.0.1", 0)
-    try:
-        yield server.sockets[0].getsockname()[1], seen
-    finally:
-        server.close()
-        await server.wait_closed()
+    async with raw_server(serve) as port:
+        yield port, seen
 
 
 def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str, no_proxy: str = "") -> None:
