@@ -49,7 +49,7 @@ class InsertPlan:
         return [dict(zip(self.keys, row, strict=True)) for row in values]
 
 
-@functools.cache
+@functools.lru_cache(maxsize=64)  # bounded: each engine (tests make hundreds) has its dialect
 def plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> InsertPlan:
     """The plan for inserting rows with exactly ``keys`` into ``table`` (built once)."""
     compiled = insert(table).compile(dialect=dialect, column_keys=list(keys))
