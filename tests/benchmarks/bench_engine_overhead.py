@@ -570,6 +570,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.serve:
         serve(args.serve, args.port, args.workers)
         return 0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     args.rates = [int(r) for r in args.rates.split(",")]
     backends = [b.strip() for b in args.backends.split(",") if b.strip()]
     unknown = set(backends) - {"sqlite", "postgresql", *BARE}
