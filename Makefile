@@ -1,4 +1,4 @@
-.PHONY: run test setup bench lint
+.PHONY: run test setup bench bench-engine lint
 
 run:    ## set up and run the API (SQLite) + JupyterLab with the quickstart
 	scripts/run.sh
@@ -14,3 +14,9 @@ lint:
 
 bench:  ## production-fetch benchmark; prints figures (see tests/benchmarks/README.md)
 	scripts/setup.sh && .venv/bin/python tests/benchmarks/bench_production_fetch.py
+
+bench-engine:  ## engine overhead per execution, then span cost; exits 1 if a target is missed
+	scripts/setup.sh && status=0; \
+	.venv/bin/python tests/benchmarks/bench_engine_overhead.py || status=1; \
+	.venv/bin/python tests/benchmarks/bench_spans.py || status=1; \
+	exit $$status

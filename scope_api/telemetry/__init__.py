@@ -2,17 +2,24 @@
 
 The span follows the GenAI semantic conventions (an inference span: name
 ``chat {model}``, kind ``CLIENT``, ``gen_ai.*`` attributes) plus Scope's own
-``scope.*`` attributes. :class:`Telemetry` owns a private ``TracerProvider``:
-setting the global one would make FastAPI trace every request too.
+``scope.*`` attributes. :class:`Telemetry` keeps its spans to itself; it sets no
+global tracer provider, which would make FastAPI trace every request too.
 
-Export never slows an execution down: ending a span only appends it to the
-``BatchSpanProcessor``'s in-memory queue, and a background thread sends batches
-(short timeout, bounded retries) with the SDK's OTLP/HTTP exporter. If the
-collector is slow or down, spans queue
-up and, once the queue is full, are dropped; the execution and Scope's own record
-of its span (:class:`SpanRecord`, stored by the engine) are unaffected. Drops and
-failed exports are counted (:meth:`Telemetry.stats`) and logged at most once a
-minute.
+An execution's span is recorded once the execution has ended, with the times the
+engine measured, so it is built finished: the SDK's ``ReadableSpan`` (what its
+exporters consume), with ids from its ``RandomIdGenerator``, handed straight to the
+``BatchSpanProcessor``. Going through a tracer would open a live span only to end
+it, and its locking and per-attribute checks were four fifths of a span's cost on
+the request path; the attributes here are already of OTLP's types, and the
+``OTEL_*`` attribute limits are still applied when set.
+
+Export never slows an execution down: recording a span only appends it to the
+processor's in-memory queue, and a background thread sends batches (short
+timeout, bounded retries) with the SDK's OTLP/HTTP exporter. If the collector is
+slow or down, spans queue up and, once the queue is full, are dropped; the
+execution and Scope's own record of its span (:class:`SpanRecord`, stored by the
+engine) are unaffected. Drops and failed exports are counted
+(:meth:`Telemetry.stats`) and logged at most once a minute.
 
 What a span may carry: model names, parameters, token counts, cost, ids, the
 provider's host and port. Never a credential: nothing here receives a provider
@@ -30,11 +37,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
-from opentelemetry.trace import SpanKind, Status, StatusCode
+from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
+from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+from opentelemetry.util.types import Attributes
 
 from scope_api.config import Settings
 from scope_api.providers.types import CompletionResult
@@ -64,6 +74,11 @@ class SpanRecord:
     status: str  #: ``ok`` or ``error``
 
 
+_SCOPE = InstrumentationScope("scope_api")
+_SAMPLED = TraceFlags(TraceFlags.SAMPLED)
+_UNSET = Status(StatusCode.UNSET)
+
+
 def traces_url(endpoint: str) -> str:
     """``SCOPE_OTLP_ENDPOINT`` is the OTLP/HTTP base URL; spans go to ``/v1/traces`` under it."""
     endpoint = endpoint.rstrip("/")
@@ -80,9 +95,9 @@ class Telemetry:
         self.capture_content = settings.otel_capture_content
         self.endpoint = traces_url(settings.otlp_endpoint) if settings.otlp_endpoint else None
         self._counters = Counters(clock)
-        self._provider = TracerProvider(
-            sampler=ALWAYS_ON, shutdown_on_exit=False,
-            resource=Resource.create({"service.name": settings.otel_service_name}))
+        self._resource = Resource.create({"service.name": settings.otel_service_name})
+        self._ids = RandomIdGenerator()
+        self._limits = SpanLimits()  # from the OTEL_* environment variables, as the SDK's
         self._processor: BatchProcessor | None = None
         if self.endpoint is not None:
             exporter = OTLPSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
@@ -90,8 +105,6 @@ class Telemetry:
                 CountingExporter(exporter, self._counters), self._counters,
                 max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
                 max_export_batch_size=min(max_export_batch_size, max_queue_size))
-            self._provider.add_span_processor(self._processor)
-        self._tracer = self._provider.get_tracer("scope_api")
 
     def record_execution(self, execution: ExecutionInfo, *, start_ns: int, end_ns: int,
                          result: CompletionResult | None = None, cost_usd: float | None = None,
@@ -100,17 +113,29 @@ class Telemetry:
         attrs = span_attributes(execution, result=result, cost_usd=cost_usd, error=error,
                                 capture_content=self.capture_content)
         name = f"chat {execution.request.model}"
-        span = self._tracer.start_span(name, kind=SpanKind.CLIENT, attributes=attrs,
-                                       start_time=start_ns)
-        if error is not None:
-            span.set_status(Status(StatusCode.ERROR, status_message(error)))
-        span.end(end_time=end_ns)
-        ctx = span.get_span_context()
+        ctx = SpanContext(self._ids.generate_trace_id(), self._ids.generate_span_id(),
+                          is_remote=False, trace_flags=_SAMPLED)
+        if self._processor is not None:
+            status = _UNSET if error is None else Status(StatusCode.ERROR,
+                                                         status_message(error))
+            self._processor.on_end(ReadableSpan(
+                name, ctx, resource=self._resource, attributes=self._limited(attrs),
+                kind=SpanKind.CLIENT, status=status, start_time=start_ns, end_time=end_ns,
+                instrumentation_scope=_SCOPE))
         return SpanRecord(
             trace_id=format(ctx.trace_id, "032x"), span_id=format(ctx.span_id, "016x"),
             name=name, start=datetime.fromtimestamp(start_ns / 1e9, UTC),
             duration_ms=(end_ns - start_ns) / 1e6, attributes=attrs,
             status="error" if error is not None else "ok")
+
+    def _limited(self, attrs: dict[str, Any]) -> Attributes:
+        """The attributes within the configured limits (by default there are none to apply)."""
+        limits = self._limits
+        count = limits.max_span_attributes
+        if limits.max_span_attribute_length is None and (count is None or len(attrs) <= count):
+            return attrs
+        return BoundedAttributes(count, attrs, immutable=True,
+                                 max_value_len=limits.max_span_attribute_length)
 
     @contextmanager
     def execution_span(self, execution: ExecutionInfo) -> Iterator[ExecutionRun]:

@@ -15,8 +15,13 @@ PostgreSQL's dropped at the end), the script:
   (``SCOPE_ALLOW_PRIVATE_PROVIDER_URLS=true``);
 * serves Scope pinned to CPU 0 the way ``scope serve --no-access-log`` does
   (uvicorn, one worker, uvloop + httptools), wrapped in a timing ASGI middleware;
-* drives it from CPU 1 with an **open-loop** (fixed-rate) Python asyncio + httpx load
+* drives it from CPU 1 with an **open-loop** (fixed-rate) Python asyncio + aiohttp load
   generator at 100 and 500 requests/s;
+* exports every execution's span, as production does with ``SCOPE_OTLP_ENDPOINT``, to
+  a real OTLP/HTTP receiver (``tests/telemetry/receiver.py``) in its own process on
+  CPU 1, and checks at the end that it decoded one span per execution
+  (``--no-export`` leaves the endpoint unset: spans are then built and stored but not
+  sent);
 * times each request at Scope's ASGI boundary and at the simulator's, on the same
   monotonic clock (``time.perf_counter`` is CLOCK_MONOTONIC, shared by all processes),
   matched by a request number carried in the prompt's variables. Per request:
@@ -43,6 +48,7 @@ import os
 import re
 import signal
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -475,6 +481,36 @@ def summary(results: list[Measurement]) -> str:
 
 # --------------------------------------------------------------------------- driver
 
+class SpanReceiver:
+    """The OTLP/HTTP receiver Scope exports to, in its own process (``prefix``: its CPU)."""
+
+    def __init__(self, prefix: list[str]) -> None:
+        self._process = subprocess.Popen(
+            [*prefix, sys.executable, "-m", "tests.telemetry.receiver"], cwd=REPO, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True)
+        assert self._process.stdin is not None
+        assert self._process.stdout is not None
+        self._stdin, self._stdout = self._process.stdin, self._process.stdout
+        self.url = self._stdout.readline().strip()
+        if not self.url:
+            raise RuntimeError("the OTLP receiver did not start")
+
+    def count(self) -> tuple[int, int]:
+        """Spans decoded so far, and the export requests they came in."""
+        self._stdin.write("count\n")
+        self._stdin.flush()
+        spans, requests = map(int, self._stdout.readline().split())
+        return spans, requests
+
+    def close(self) -> None:
+        self._stdin.close()
+        try:
+            self._process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
 def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str],
           work_dir: Path, name: str, workers: int = 1) -> tuple[str, Any, Path]:
     port = free_port()
@@ -488,10 +524,10 @@ def start(processes: Processes, prefix: list[str], kind: str, env: dict[str, str
 
 
 def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend: str,
-            url: str, api_key: str, work_dir: Path, rid: list[int],
-            round_: int) -> list[Measurement]:
+            url: str, api_key: str, work_dir: Path, rid: list[int], round_: int,
+            otlp_url: str | None, executions: list[int]) -> list[Measurement]:
     """Scope on ``url`` (seeded, ``api_key``) with and without ``gc.freeze()``; for
-    ``bare``, the baseline."""
+    ``bare``, the baseline. ``executions[0]`` counts the requests sent to Scope."""
     bare = backend in BARE
     results = []
     for freeze in (False,) if bare else (False, True):  # fresh servers for each
@@ -507,7 +543,8 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
             env = server_env({"SCOPE_DATABASE_URL": url,
                               "SCOPE_DATA_DIR": str(work_dir / f"data-{backend}"),
                               "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS": "true",
-                              "SCOPE_GC_FREEZE": "true" if freeze else "false"})
+                              "SCOPE_GC_FREEZE": "true" if freeze else "false",
+                              **({"SCOPE_OTLP_ENDPOINT": otlp_url} if otlp_url else {})})
         base_url, process, log = start(processes, cpus.server, "bare" if bare else "scope",
                                        env, work_dir, f"{backend}-{freeze}-{round_}",
                                        workers=args.workers)
@@ -519,11 +556,13 @@ def measure(args: argparse.Namespace, processes: Processes, cpus: Cpus, backend:
             else:
                 token = configure(base_url, api_key, sim_url)
             for rate in args.rates:
-                run_load(base_url, token, rate, args.warmup, rid[0])
+                warm, _ = run_load(base_url, token, rate, args.warmup, rid[0])
                 rid[0] += int(rate * args.warmup)
                 timings(base_url, args.workers), timings(sim_url)  # forget the warm-up
                 sent, late = run_load(base_url, token, rate, args.duration, rid[0])
                 rid[0] += len(sent)
+                if not bare:
+                    executions[0] += len(warm) + len(sent)
                 if process.poll() is not None:
                     raise RuntimeError(f"Scope died during the run:\n{tail(log)}")
                 result = analyse(backend, freeze, rate, sent, late,
@@ -562,6 +601,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="Scope's worker processes (scope serve --workers N); with more "
                              "than one, nothing is pinned: Scope, the simulator and the "
                              "load generator share the CPUs")
+    parser.add_argument("--export", action=argparse.BooleanOptionalAction, default=True,
+                        help="export Scope's spans to an OTLP/HTTP receiver on the load "
+                             "generator's CPU, as with SCOPE_OTLP_ENDPOINT (default: on)")
     parser.add_argument("--json", type=Path, help="also write the results to this file")
     parser.add_argument("--serve", choices=["scope", "bare", "simulator"],
                         help=argparse.SUPPRESS)
@@ -590,14 +632,17 @@ def main(argv: list[str] | None = None) -> int:
           f"Scope with {args.workers} worker{'s' if args.workers > 1 else ''}, "
           f"{args.duration:g} s each after {args.warmup:g} s warm-up\n  {cpus.note} "
           "(the simulator too)\n  load generator: Python asyncio + aiohttp, open loop "
-          "(fixed rate)", flush=True)
+          "(fixed rate)\n  spans: " + ("exported over OTLP/HTTP to a receiver (the "
+                                         "simulator's CPU)" if args.export else
+                                         "not exported (--no-export)"), flush=True)
     busy = cpu_busy()
     if busy is not None and busy > 0.10:
         print(f"  WARNING: the CPUs were {busy:.0%} busy before starting: figures will be "
               "noisy", flush=True)
     processes = Processes()
     results: list[Measurement] = []
-    rid = [1]
+    rid, executions = [1], [0]
+    spans: tuple[int, int] | None = None  # decoded by the receiver, and its requests
     try:
         with contextlib.ExitStack() as stack:
             work_dir = Path(stack.enter_context(tempfile.TemporaryDirectory(
@@ -613,6 +658,10 @@ def main(argv: list[str] | None = None) -> int:
                 else:
                     url = stack.enter_context(postgres_database())
                 seeded[backend] = (url, seed(url))
+            receiver = None
+            if args.export and any(b not in BARE for b in backends):
+                receiver = SpanReceiver(cpus.loader)
+                stack.callback(receiver.close)
             stack.callback(processes.stop_all)  # before the databases are dropped
             for round_ in range(1, args.rounds + 1):  # rounds interleave the backends
                 if args.rounds > 1:
@@ -620,7 +669,10 @@ def main(argv: list[str] | None = None) -> int:
                 for backend in backends:
                     url, api_key = seeded[backend]
                     results += measure(args, processes, cpus, backend, url, api_key,
-                                       work_dir, rid, round_)
+                                       work_dir, rid, round_,
+                                       receiver.url if receiver else None, executions)
+            if receiver is not None:  # every server has stopped, exporting what it held
+                spans = receiver.count()
     except KeyboardInterrupt:
         print("\ninterrupted; servers stopped", file=sys.stderr)
         return 130
@@ -635,15 +687,22 @@ def main(argv: list[str] | None = None) -> int:
           "same clock); 'excl. call' = Scope's time minus the record's latency_ms (which "
           "covers the adapter call, retries included). Target: overhead p99 < "
           + ", ".join(f"{ms:g} ms at {r}/s" for r, ms in TARGET_P99_MS.items()))
+    spans_lost = spans is not None and spans[0] != executions[0]
+    if spans is not None:
+        print(f"spans: the OTLP receiver decoded {spans[0]:,} in {spans[1]:,} export "
+              f"requests, for {executions[0]:,} executions"
+              + (": SPANS LOST" if spans_lost else ", one each"))
     if args.json:
         payload = {"date": datetime.now(UTC).isoformat(timespec="seconds"),
                    "machine": machine(), "pinning": cpus.note, "cpu_busy_before": busy,
                    "duration_s": args.duration, "warmup_s": args.warmup,
-                   "workers": args.workers,
+                   "workers": args.workers, "export": args.export,
+                   "executions": executions[0], "spans_received": spans and spans[0],
                    "results": [asdict(r) for r in results]}
         args.json.write_text(json.dumps(payload, indent=2) + "\n")
         print(f"results written to {args.json}")
-    return 0 if all(verdict is not False for verdict in verdicts(results).values()) else 1
+    met = all(verdict is not False for verdict in verdicts(results).values())
+    return 0 if met and not spans_lost else 1
 
 
 if __name__ == "__main__":

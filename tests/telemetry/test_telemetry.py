@@ -75,6 +75,8 @@ def test_a_span_carries_the_genai_conventions_and_scopes_attributes(
     assert span.kind == "client"
     assert span.status == "unset"  # success: status left unset, per the conventions
     assert span.resource["service.name"] == "scope-test"
+    assert span.scope == "scope_api"
+    assert span.parent_span_id == ""  # an execution is a trace of its own
     assert span.attributes == {
         "gen_ai.operation.name": "chat",
         "gen_ai.provider.name": "openai",
@@ -196,6 +198,25 @@ def test_content_is_captured_when_switched_on(otlp_receiver: OtlpReceiver, kind:
         {"role": "assistant", "parts": [{"type": "text", "content": "Hi Ada!"}],
          "finish_reason": "stop"}]
     assert run.record.attributes == span.attributes
+
+
+def test_the_otel_attribute_limits_apply_to_exported_spans(
+        otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SDK's standard variables: a collector limiting value sizes sets them.
+    monkeypatch.setenv("OTEL_ATTRIBUTE_VALUE_LENGTH_LIMIT", "12")
+    telemetry = Telemetry(settings(otlp_receiver.url, otel_capture_content=True))
+    try:
+        with telemetry.execution_span(execution()) as run:
+            run.succeed(RESULT, cost_usd=0.0)
+        [span] = exported(telemetry, otlp_receiver)
+    finally:
+        telemetry.shutdown(timeout_s=2)
+
+    assert span.attributes["gen_ai.input.messages"] == '[{"role": "s'
+    assert span.attributes["scope.prompt.name"] == "greeting"
+    assert span.attributes["gen_ai.usage.input_tokens"] == 21
+    # Scope's own record keeps the whole text, as the execution record does.
+    assert json.loads(run.record.attributes["gen_ai.input.messages"])[1]["role"] == "user"
 
 
 def test_credentials_in_a_base_url_never_reach_a_span(
