@@ -33,14 +33,13 @@ from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
 from scope_api.engine import record, requests
-from scope_api.engine.call import timed_call
+from scope_api.engine.call import recorded, timed_call
 from scope_api.errors import ProviderFailed, ProviderTimedOut, ValidationFailed
 from scope_api.models.base import new_id
 from scope_api.providers import url_safety
 from scope_api.providers.types import CompletionResult, ProviderTimeout
 from scope_api.schemas.executions import ExecutionCreate
 from scope_api.security.principal import Principal
-from scope_api.telemetry import ExecutionInfo
 
 
 async def execute(ctx: AppContext, principal: Principal,
@@ -50,42 +49,26 @@ async def execute(ctx: AppContext, principal: Principal,
         raise RuntimeError("the provider HTTP client and the recorder are opened by the "
                            "app's lifespan")
     target = await _target(ctx, principal.tenant_id, body)
-
-    rendered = requests.render(target.content, body.variables)
-    adapter = requests.choose_adapter(kind=target.kind, provider=target.provider,
-                                      model=body.model, enabled_models=target.enabled_models)
-    parameters = requests.parameters_of(body.parameters)
-    request = requests.completion_request(body.model, rendered, parameters, adapter,
-                                          provider=target.provider)
-    config = target.config
-    if target.kind == "simulator":
-        config = requests.simulator_config(config)
-    elif target.custom_base_url is not None:
+    prepared = requests.prepare(target, model=body.model, variables=body.variables,
+                                parameters=body.parameters)
+    if target.kind != "simulator" and target.custom_base_url is not None:
         await _check_url(ctx, target.provider, target.custom_base_url)
 
-    execution_id = new_id()
-    subject = ExecutionInfo(execution_id=execution_id, tenant=principal.tenant_name,
-                            prompt_name=target.prompt, prompt_version=target.version,
-                            provider_name=target.provider, provider_kind=target.kind,
-                            request=request, base_url=config.base_url)
-    client = ctx.http
+    adapter, request, config, client = (prepared.adapter, prepared.request, prepared.config,
+                                        ctx.http)
 
     async def call() -> CompletionResult:
         return await adapter.complete(request, config=config, client=client)
 
-    called = await timed_call(ctx, subject, call, price=target.price,
+    execution_id = new_id()
+    called = await timed_call(ctx, prepared, execution_id=execution_id,
+                              tenant=principal.tenant_name, attempt=call,
                               max_attempts=ctx.settings.provider_max_attempts)
-    result, failure, latency_ms, cost = (called.result, called.failure, called.latency_ms,
-                                         called.cost)
-    rendered_record = {"content": rendered,
-                       "parameters": requests.parameters_record(request.parameters)}
-    outcome = record.outcome(result, failure, rendered_record, latency_ms, cost,
-                             model=body.model, priced=target.price is not None)
-    rows = record.rows(execution_id=execution_id, tenant_id=principal.tenant_id,
-                       target=target, model=body.model, outcome=outcome, span=called.span,
-                       created_by=principal.subject)
+    _, rows = recorded(prepared, called, execution_id=execution_id,
+                       tenant_id=principal.tenant_id, created_by=principal.subject)
     await ctx.recorder.save(rows)
     execution = record.Recorded.of(rows[0])
+    failure = called.failure
     if failure is not None:
         error = ProviderTimedOut if isinstance(failure, ProviderTimeout) else ProviderFailed
         raise error(failure.message, details={"execution_id": execution.id,

@@ -2,15 +2,18 @@
 
 Everything here runs before the provider is called and before anything is
 recorded: a request that fails here leaves no trace but its error response.
+:func:`prepare` is the whole path, for ``POST /executions`` and run cells alike.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from scope_api import templating
+from scope_api.engine.record import Target
 from scope_api.errors import ValidationFailed
 from scope_api.providers.adapters import adapter_for
 from scope_api.providers.simulator.faults import LATENCY_HEADER
@@ -23,6 +26,44 @@ from scope_api.providers.types import (
     ProviderError,
 )
 from scope_api.schemas.executions import ExecutionParameters
+from scope_api.telemetry import ExecutionInfo
+
+
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """A request to one target, rendered and checked: ready to call."""
+
+    target: Target
+    rendered: templating.Content
+    request: CompletionRequest
+    adapter: Adapter
+    config: ProviderConfig  #: a simulator's ``latency_ms`` option already applied
+
+    def rendered_record(self) -> dict[str, Any]:
+        """What was asked, as the execution record keeps it (``rendered``)."""
+        return {"content": self.rendered,
+                "parameters": parameters_record(self.request.parameters)}
+
+    def span_info(self, execution_id: str, tenant: str) -> ExecutionInfo:
+        """What the execution's span says about the call."""
+        target = self.target
+        return ExecutionInfo(execution_id=execution_id, tenant=tenant,
+                             prompt_name=target.prompt, prompt_version=target.version,
+                             provider_name=target.provider, provider_kind=target.kind,
+                             request=self.request, base_url=self.config.base_url)
+
+
+def prepare(target: Target, *, model: str, variables: Mapping[str, Any],
+            parameters: ExecutionParameters) -> Prepared:
+    """Render ``target``'s version and build the request for ``model``: ``422`` for
+    missing variables, a model the provider does not allow or an option it lacks."""
+    rendered = render(target.content, variables)
+    adapter = choose_adapter(kind=target.kind, provider=target.provider, model=model,
+                             enabled_models=target.enabled_models)
+    request = completion_request(model, rendered, parameters_of(parameters), adapter,
+                                 provider=target.provider)
+    config = simulator_config(target.config) if target.kind == "simulator" else target.config
+    return Prepared(target, rendered, request, adapter, config)
 
 
 def render(content: templating.Content, variables: Mapping[str, Any]) -> templating.Content:

@@ -22,7 +22,8 @@ from starlette.concurrency import run_in_threadpool
 from scope_api import templating
 from scope_api.context import AppContext
 from scope_api.engine import record, requests
-from scope_api.engine.call import timed_call
+from scope_api.engine.call import recorded, timed_call
+from scope_api.engine.requests import Prepared
 from scope_api.engine.runs import store
 from scope_api.engine.runs.judging import Judge
 from scope_api.engine.runs.limiter import AdaptiveLimit
@@ -30,10 +31,9 @@ from scope_api.errors import ScopeError
 from scope_api.models import Run, Tenant
 from scope_api.models.base import new_id
 from scope_api.providers import url_safety
-from scope_api.providers.types import CompletionRequest, CompletionResult, ProviderError
+from scope_api.providers.types import CompletionResult, ProviderError
 from scope_api.schemas.executions import ExecutionParameters
 from scope_api.scorers import Score, judge, parse_scorers, score, scorer_name
-from scope_api.telemetry import ExecutionInfo
 
 
 @dataclass
@@ -70,29 +70,13 @@ def load_plan(ctx: AppContext, run_id: str) -> RunPlan:
     return plan
 
 
-@dataclass(frozen=True)
-class Prepared:
-    request: CompletionRequest
-    rendered: templating.Content
-    target: record.Target
-    config: Any
-    adapter: Any
-
-
 def prepare(plan: RunPlan, cell: store.Claimed) -> Prepared:
     """Render and build the request; raises :class:`ScopeError` for a cell that cannot run."""
     target = plan.targets[(cell.version, cell.provider, cell.model)]
     if cell.variables is None:
         raise ScopeError("the item was deleted (its golden set is gone)")
-    rendered = requests.render(target.content, cell.variables)
-    adapter = requests.choose_adapter(kind=target.kind, provider=target.provider,
-                                      model=cell.model, enabled_models=target.enabled_models)
-    parameters = requests.parameters_of(plan.parameters)
-    request = requests.completion_request(cell.model, rendered, parameters, adapter,
-                                          provider=target.provider)
-    config = requests.simulator_config(target.config) if target.kind == "simulator" \
-        else target.config
-    return Prepared(request, rendered, target, config, adapter)
+    return requests.prepare(target, model=cell.model, variables=cell.variables,
+                            parameters=plan.parameters)
 
 
 def cache_key(prepared: Prepared) -> str:
@@ -127,26 +111,17 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
         return result
 
     execution_id = new_id()
-    info = ExecutionInfo(execution_id=execution_id, tenant=plan.tenant,
-                         prompt_name=target.prompt, prompt_version=target.version,
-                         provider_name=target.provider, provider_kind=target.kind,
-                         request=prepared.request, base_url=prepared.config.base_url)
-    called = await timed_call(ctx, info, attempt, price=target.price,
-                              max_attempts=settings.run_provider_max_attempts, sleep=sleep)
-    result, failure, latency_ms, cost, span = (called.result, called.failure,
-                                               called.latency_ms, called.cost, called.span)
-    rendered = {"content": prepared.rendered,
-                "parameters": requests.parameters_record(prepared.request.parameters)}
-    outcome = record.outcome(result, failure, rendered, latency_ms, cost, model=cell.model,
-                             priced=target.price is not None)
-    execution, span_row = record.rows(
-        execution_id=execution_id, tenant_id=plan.tenant_id, target=target, model=cell.model,
-        outcome=outcome, span=span, created_by=f"run:{plan.run_id}")
+    called = await timed_call(ctx, prepared, execution_id=execution_id, tenant=plan.tenant,
+                              attempt=attempt, max_attempts=settings.run_provider_max_attempts,
+                              sleep=sleep)
+    outcome, (execution, span_row) = recorded(prepared, called, execution_id=execution_id,
+                                              tenant_id=plan.tenant_id,
+                                              created_by=f"run:{plan.run_id}")
     return store.CellOutcome(
         status=outcome.status, output=outcome.output, error=outcome.error,
         input_tokens=outcome.input_tokens, output_tokens=outcome.output_tokens,
-        latency_ms=latency_ms, cost_usd=cost, scores={}, score_details={}, cached=False,
-        execution=execution, span=span_row)
+        latency_ms=called.latency_ms, cost_usd=called.cost, scores={}, score_details={},
+        cached=False, execution=execution, span=span_row)
 
 
 def failed(message: str, code: str = "cell_error") -> store.CellOutcome:
