@@ -49,9 +49,12 @@ class Checkpointer:
     def start_if_sqlite(cls, engine: Engine) -> Checkpointer | None:
         if engine.dialect.name != "sqlite" or engine.url.database in (None, "", ":memory:"):
             return None
-        checkpointer = cls(engine)
-        checkpointer._thread.start()
-        return checkpointer
+        return cls(engine).start()
+
+    def start(self) -> Checkpointer:
+        """Start checkpointing, on the thread."""
+        self._thread.start()
+        return self
 
     def stop(self) -> None:
         """Stop, after one last checkpoint."""

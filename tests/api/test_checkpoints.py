@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 
@@ -95,6 +97,39 @@ def test_the_thread_checkpoints_while_running_and_once_more_when_stopped(
         finally:
             checkpointer.stop()
         assert rows_in_main_file(path) == ROWS + 1
+
+
+def test_a_failed_checkpoint_is_logged_and_the_next_one_catches_up(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    path = tmp_path / "scope.db"
+    path.mkdir()  # a folder where the database should be: SQLite cannot open it
+    engine = build_engine(f"sqlite:///{path}", background_checkpoints=True)
+    checkpointer = Checkpointer(engine, interval_s=0.02)
+    try:
+        with caplog.at_level(logging.WARNING, logger="scope_api"):
+            checkpointer.start()
+            assert wait_for(lambda: "SQLite checkpoint failed" in caplog.text)
+        assert "SQLite checkpoint failed (OperationalError); retrying in 0.02 s" in caplog.text
+        assert checkpointer.checkpoints == 0
+
+        path.rmdir()
+        with sqlite3.connect(path) as connection:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute("CREATE TABLE t (x)")
+        assert wait_for(lambda: checkpointer.checkpoints > 0)  # the thread kept going
+    finally:
+        checkpointer.stop()
+        engine.dispose()
+    assert not checkpointer._thread.is_alive()  # stopped: the failures did not wedge it
+
+
+def wait_for(condition: Callable[[], bool], timeout_s: float = 10) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.02)
+    return True
 
 
 def test_only_sqlite_files_get_a_checkpointer() -> None:
