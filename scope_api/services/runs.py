@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 from scope_api import templating
 from scope_api.engine import requests
 from scope_api.errors import Conflict, NotFound, ValidationFailed
-from scope_api.models import GoldenItem, GoldenSet, PromptVersion, Run, RunCell
+from scope_api.models import GoldenItem, GoldenSet, Prompt, PromptVersion, Run, RunCell
 from scope_api.models.base import new_id, utcnow
 from scope_api.models.runs import CELL_DONE, RUN_ACTIVE
 from scope_api.pagination import CursorCodec, PageRequest, paginate
@@ -38,8 +38,16 @@ class Item(NamedTuple):
     variables: dict[str, Any]
 
 
-def check(session: Session, *, tenant_id: str, set_name: str,
-          body: RunCreate) -> tuple[GoldenSet, list[PromptVersion], list[Item]]:
+class Checked(NamedTuple):
+    """A run's golden set, prompt, versions and items, all found and renderable."""
+
+    dataset: GoldenSet
+    prompt: Prompt
+    versions: list[PromptVersion]
+    items: list[Item]
+
+
+def check(session: Session, *, tenant_id: str, set_name: str, body: RunCreate) -> Checked:
     """Everything :func:`create` and the estimate need, validated; ``404``/``422`` if not."""
     dataset = golden_sets.get(session, tenant_id=tenant_id, name=set_name)
     prompt = prompts.get(session, tenant_id=tenant_id, name=body.prompt)
@@ -66,7 +74,7 @@ def check(session: Session, *, tenant_id: str, set_name: str,
         raise ValidationFailed(f"golden set '{set_name}' has no items",
                                loc=["path", "name"])
     _check_renders(chosen, items)
-    return dataset, chosen, items
+    return Checked(dataset, prompt, chosen, items)
 
 
 def _check_renders(chosen: Sequence[PromptVersion], items: Sequence[Item]) -> None:
@@ -95,8 +103,8 @@ def _check_renders(chosen: Sequence[PromptVersion], items: Sequence[Item]) -> No
 def create(session: Session, *, tenant_id: str, set_name: str, body: RunCreate,
            created_by: str | None) -> Run:
     """Insert the run and its cells (after :func:`check`), status ``queued``."""
-    dataset, chosen, items = check(session, tenant_id=tenant_id, set_name=set_name, body=body)
-    prompt = prompts.get(session, tenant_id=tenant_id, name=body.prompt)
+    dataset, prompt, chosen, items = check(session, tenant_id=tenant_id, set_name=set_name,
+                                           body=body)
     run = Run(id=new_id(), tenant_id=tenant_id, golden_set=dataset.name,
               golden_set_id=dataset.id, prompt=prompt.name, prompt_id=prompt.id,
               versions=[v.number for v in chosen],

@@ -29,7 +29,8 @@ DEFAULT_LATENCY_S = 1.0
 
 
 def estimate(session: Session, *, tenant_id: str, set_name: str, body: RunCreate) -> Estimate:
-    _, chosen, items = runs.check(session, tenant_id=tenant_id, set_name=set_name, body=body)
+    checked = runs.check(session, tenant_id=tenant_id, set_name=set_name, body=body)
+    chosen, items = checked.versions, checked.items
     chars = 0
     for version in chosen:
         for item in items:
