@@ -16,7 +16,7 @@ bench:  ## production-fetch benchmark; prints figures (see tests/benchmarks/READ
 	scripts/setup.sh && .venv/bin/python tests/benchmarks/bench_production_fetch.py
 
 bench-engine:  ## engine overhead per execution, then span cost; exits 1 if a target is missed
-	scripts/setup.sh && status=0; \
+	scripts/setup.sh || exit 1; status=0; \
 	.venv/bin/python tests/benchmarks/bench_engine_overhead.py || status=1; \
 	.venv/bin/python tests/benchmarks/bench_spans.py || status=1; \
 	exit $$status
