@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 from typing import Annotated
+from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -104,6 +105,21 @@ class Settings(BaseSettings):
     """Put prompt and completion text on spans (``gen_ai.input/output.messages``)."""
     otel_service_name: str = "scope"
     log_level: str = "info"
+
+    @field_validator("otlp_endpoint", mode="before")
+    @classmethod
+    def _otlp_url(cls, value: object) -> object:
+        # Refused at start-up: a URL without its scheme ("localhost:4318") would otherwise
+        # fail every export, seen only as a once-a-minute warning about lost spans.
+        if value is None or (isinstance(value, str) and not value.strip()):
+            return None
+        if isinstance(value, str):
+            parts = urlsplit(value.strip())
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ValueError("must be an http:// or https:// URL, e.g. "
+                                 "http://localhost:4318 (the collector's OTLP/HTTP port)")
+            return value.strip()
+        return value
 
     @field_validator("jwt_keys", "master_keys", mode="before")
     @classmethod

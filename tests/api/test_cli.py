@@ -120,6 +120,17 @@ def test_short_bootstrap_key_is_refused_with_one_clear_line(tmp_path: Path) -> N
     assert "Traceback" not in result.stderr
 
 
+@pytest.mark.parametrize("endpoint", ["localhost:4318", "collector", "grpc://collector:4317"])
+def test_an_otlp_endpoint_that_is_not_a_url_is_refused_at_start(tmp_path: Path,
+                                                                 endpoint: str) -> None:
+    env = base_env(None, tmp_path / "data", SCOPE_OTLP_ENDPOINT=endpoint)
+    result = scope("serve", "--port", "1", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "scope: invalid configuration: SCOPE_OTLP_ENDPOINT: Value error, must be an http:// "
+        "or https:// URL, e.g. http://localhost:4318 (the collector's OTLP/HTTP port)")
+
+
 def test_secrets_generate_key_prints_a_usable_master_key(tmp_path: Path) -> None:
     from scope_api.security.crypto import SecretBox, parse_master_key
 

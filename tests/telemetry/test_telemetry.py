@@ -275,6 +275,12 @@ def test_the_endpoint_is_an_otlp_base_url(endpoint: str, expected: str) -> None:
     assert traces_url(endpoint) == expected
 
 
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_endpoint_means_no_export(blank: str) -> None:
+    assert Settings(otlp_endpoint=blank).otlp_endpoint is None
+    assert Telemetry(Settings(otlp_endpoint=blank)).endpoint is None
+
+
 def test_without_an_endpoint_spans_still_have_ids() -> None:
     telemetry = Telemetry(settings(None))
     first = telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
