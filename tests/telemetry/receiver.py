@@ -78,6 +78,7 @@ class OtlpReceiver:
         self.received = 0  # spans, including those not kept
         self.requests = 0
         self.status = 200  # what to answer; e.g. 400 to play a collector refusing batches
+        self.last_headers: dict[str, str] = {}  # of the last export request, names lower-cased
         self.request_arrived = threading.Event()
         self._released = threading.Event()
         self._released.set()
@@ -169,6 +170,7 @@ class OtlpReceiver:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                receiver.last_headers = {k.lower(): v for k, v in self.headers.items()}
                 receiver.request_arrived.set()
                 receiver._released.wait()
                 if self.path != TRACES_PATH:

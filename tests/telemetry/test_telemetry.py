@@ -219,6 +219,32 @@ def test_the_otel_attribute_limits_apply_to_exported_spans(
     assert json.loads(run.record.attributes["gen_ai.input.messages"])[1]["role"] == "user"
 
 
+def test_opentelemetry_exporter_variables_reach_the_collector(
+        otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch,
+        caplog: pytest.LogCaptureFixture) -> None:
+    # A hosted backend takes its key in a header; OpenTelemetry's own variables say so.
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_HEADERS", "x-backend-key=backend-secret-123")
+    monkeypatch.setenv("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip")
+    telemetry = Telemetry(settings(otlp_receiver.url))
+    try:
+        with telemetry.execution_span(execution()) as run:
+            run.succeed(RESULT, cost_usd=0.0)
+        [span] = exported(telemetry, otlp_receiver)
+        assert span.attributes["scope.prompt.name"] == "greeting"  # decoded after gunzip
+        assert otlp_receiver.last_headers["x-backend-key"] == "backend-secret-123"
+        assert otlp_receiver.last_headers["content-encoding"] == "gzip"
+
+        otlp_receiver.status = 401  # the key was revoked
+        with caplog.at_level(logging.DEBUG):
+            telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
+            assert telemetry.flush(timeout_s=10)
+    finally:
+        telemetry.shutdown(timeout_s=2)
+    assert telemetry.stats()["failed"] == 1
+    assert "spans lost" in caplog.text
+    assert "backend-secret-123" not in caplog.text
+
+
 def test_credentials_in_a_base_url_never_reach_a_span(
         telemetry: Telemetry, otlp_receiver: OtlpReceiver) -> None:
     url = "https://proxy-user:s3cret-pass@llm.internal.example:8443/v1?api_key=sk-leak-123"
