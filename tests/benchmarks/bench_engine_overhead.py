@@ -623,6 +623,7 @@ def main(argv: list[str] | None = None) -> int:
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(signum, _raise_interrupt)
+    export = args.export and any(b not in BARE for b in backends)
     cpus = plan_cpus() if args.workers == 1 else Cpus(
         [], [], f"NOT pinned: {args.workers} Scope workers, the simulator and the load "
                 "generator share the CPUs")  # plan before this process pins itself
@@ -633,8 +634,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.duration:g} s each after {args.warmup:g} s warm-up\n  {cpus.note} "
           "(the simulator too)\n  load generator: Python asyncio + aiohttp, open loop "
           "(fixed rate)\n  spans: " + ("exported over OTLP/HTTP to a receiver (the "
-                                         "simulator's CPU)" if args.export else
-                                         "not exported (--no-export)"), flush=True)
+                                         "simulator's CPU)" if export else "not exported"),
+          flush=True)
     busy = cpu_busy()
     if busy is not None and busy > 0.10:
         print(f"  WARNING: the CPUs were {busy:.0%} busy before starting: figures will be "
@@ -659,7 +660,7 @@ def main(argv: list[str] | None = None) -> int:
                     url = stack.enter_context(postgres_database())
                 seeded[backend] = (url, seed(url))
             receiver = None
-            if args.export and any(b not in BARE for b in backends):
+            if export:
                 receiver = SpanReceiver(cpus.loader)
                 stack.callback(receiver.close)
             stack.callback(processes.stop_all)  # before the databases are dropped
