@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from scope_api import templating
-from scope_api.engine.record import Target
 from scope_api.errors import ValidationFailed
 from scope_api.providers.adapters import adapter_for
 from scope_api.providers.simulator.faults import LATENCY_HEADER
@@ -27,6 +26,9 @@ from scope_api.providers.types import (
 )
 from scope_api.schemas.executions import ExecutionParameters
 from scope_api.telemetry import ExecutionInfo
+
+if TYPE_CHECKING:  # only a type here: building a request needs no database module
+    from scope_api.engine.record import Target
 
 
 @dataclass(frozen=True, slots=True)
