@@ -66,15 +66,13 @@ def plan(table: Table, keys: tuple[str, ...], dialect: Dialect) -> InsertPlan:
 def insert_many(connection: Connection, inserts: Sequence[tuple[Table, Rows]]) -> None:
     """Insert each table's rows, in order, on ``connection`` (in its transaction).
 
-    Every row of one table must have the same keys, all of them columns; column
-    defaults are not applied."""
+    Every row of one table must have the same keys, all of them columns (else
+    ``ValueError``, before anything is written); column defaults are not applied."""
     dialect = connection.dialect
+    plans = [(plan(table, _keys(table, rows), dialect), rows) for table, rows in inserts if rows]
     cursor = connection.connection.cursor()
     try:
-        for table, rows in inserts:
-            if not rows:
-                continue
-            table_plan = plan(table, tuple(rows[0]), dialect)
+        for table_plan, rows in plans:
             try:
                 cursor.executemany(table_plan.sql, table_plan.parameters(rows))
             except dialect.loaded_dbapi.Error as exc:
@@ -84,3 +82,12 @@ def insert_many(connection: Connection, inserts: Sequence[tuple[Table, Rows]]) -
                                           dialect=dialect, ismulti=True) from exc
     finally:
         cursor.close()
+
+
+def _keys(table: Table, rows: Rows) -> tuple[str, ...]:
+    # Checked for every row (~1 µs each): a row with another key set would otherwise
+    # lose a value silently or fail on a bare KeyError.
+    keys = rows[0].keys()
+    if any(row.keys() != keys for row in rows):
+        raise ValueError(f"rows for {table.name} must all have the same keys")
+    return tuple(keys)

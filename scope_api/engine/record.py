@@ -97,18 +97,19 @@ def outcome(result: CompletionResult | None, failure: ProviderError | None,
             rendered: dict[str, Any], latency_ms: float, cost: Decimal | None, *,
             model: str, priced: bool) -> Outcome:
     """The outcome of a call (``result`` or ``failure``), with the warnings every
-    execution record carries, whether ``POST /executions`` or a run made it."""
+    execution record carries, whether ``POST /executions`` or a run made it. It keeps
+    ``rendered`` itself, not a copy: callers pass a dict of their own."""
     warnings = [] if priced else [f"model '{model}' is not in the catalog: cost unknown"]
     if result is None:
         assert failure is not None
-        return Outcome(status="failed", rendered=dict(rendered), output=None,
+        return Outcome(status="failed", rendered=rendered, output=None,
                        error={"code": failure.code, "message": failure.message},
                        input_tokens=None, output_tokens=None, latency_ms=latency_ms,
                        cost_usd=None, warnings=warnings)
     usage = result.usage
     if priced and (usage.input_tokens is None or usage.output_tokens is None):
         warnings.append("the provider reported no token usage: cost unknown")
-    return Outcome(status="succeeded", rendered=dict(rendered), output=result.output,
+    return Outcome(status="succeeded", rendered=rendered, output=result.output,
                    error=None, input_tokens=usage.input_tokens,
                    output_tokens=usage.output_tokens, latency_ms=latency_ms,
                    cost_usd=cost, warnings=warnings)

@@ -108,3 +108,17 @@ def test_rows_must_give_every_column(database: Database, tenant_id: str) -> None
     del row["warnings"]  # it has a default, which this path does not apply
     with pytest.raises(ValueError, match="must give exactly its columns"):
         database.insert_many([(EXECUTIONS, [row])])
+
+
+@pytest.mark.parametrize("change", ["extra key", "missing key"])
+def test_rows_of_one_table_must_have_the_same_keys(database: Database, tenant_id: str,
+                                                   change: str) -> None:
+    first, second = pair(tenant_id), pair(tenant_id)
+    if change == "extra key":
+        second[0]["note"] = "would be dropped without a word"
+    else:
+        del second[0]["output"]
+    with pytest.raises(ValueError, match="executions must all have the same keys"):
+        database.insert_many([(EXECUTIONS, [first[0], second[0]]), (SPANS, [first[1]])])
+    with database.engine.connect() as connection:
+        assert connection.execute(select(EXECUTIONS.c.id)).all() == []
