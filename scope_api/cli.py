@@ -197,7 +197,9 @@ def _describe(exc: ValidationError) -> str:
     problems = []
     for error in exc.errors(include_url=False, include_input=False):
         field = ".".join(str(part) for part in error["loc"])
-        problems.append(f"SCOPE_{field.upper()}: {error['msg']}" if field else error["msg"])
+        # A field is SCOPE_ and its name, unless it is read under a name of its own.
+        name = field.upper() if field.upper().startswith("OTEL_") else f"SCOPE_{field.upper()}"
+        problems.append(f"{name}: {error['msg']}" if field else error["msg"])
     return "; ".join(problems)
 
 

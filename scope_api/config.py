@@ -21,7 +21,10 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything an operator can configure; see the README for the full table."""
 
-    model_config = SettingsConfigDict(env_prefix="SCOPE_", env_file=".env", extra="ignore")
+    # populate_by_name: the OTEL_BSP_* settings below are read from OpenTelemetry's own
+    # variable names, and code passes them by field name.
+    model_config = SettingsConfigDict(env_prefix="SCOPE_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
@@ -104,6 +107,22 @@ class Settings(BaseSettings):
     otel_capture_content: bool = False
     """Put prompt and completion text on spans (``gen_ai.input/output.messages``)."""
     otel_service_name: str = "scope"
+    # How spans are batched for export, under OpenTelemetry's standard names (read here
+    # rather than by the SDK, so that a bad value stops the start with one clear line).
+    # Scope's defaults are smaller and more frequent than OpenTelemetry's (5000 ms,
+    # 512): encoding a batch holds the interpreter lock, and the event loop, for as
+    # long as it takes, ~90 µs per span; at 500 executions/s a 500 ms batch stalled
+    # executions for ~20 ms at a time, while 100 ms batches of at most 128 stall them
+    # for ~5 ms (tests/benchmarks/README.md, "Engine overhead").
+    otel_bsp_schedule_delay: int = Field(default=100, gt=0,
+                                         validation_alias="OTEL_BSP_SCHEDULE_DELAY")
+    """Milliseconds between span exports (sooner when a batch is full)."""
+    otel_bsp_max_export_batch_size: int = Field(
+        default=128, gt=0, validation_alias="OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+    """Spans per export request at most (at most the queue size)."""
+    otel_bsp_max_queue_size: int = Field(default=20_000, gt=0,
+                                         validation_alias="OTEL_BSP_MAX_QUEUE_SIZE")
+    """Spans waiting for export at most; beyond it spans are dropped (and counted)."""
     log_level: str = "info"
 
     @field_validator("otlp_endpoint", mode="before")
@@ -111,15 +130,16 @@ class Settings(BaseSettings):
     def _otlp_url(cls, value: object) -> object:
         # Refused at start-up: a URL without its scheme ("localhost:4318") would otherwise
         # fail every export, seen only as a once-a-minute warning about lost spans.
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if not isinstance(value, str):
+            return value
+        url = value.strip()
+        if not url:
             return None
-        if isinstance(value, str):
-            parts = urlsplit(value.strip())
-            if parts.scheme not in ("http", "https") or not parts.hostname:
-                raise ValueError("must be an http:// or https:// URL, e.g. "
-                                 "http://localhost:4318 (the collector's OTLP/HTTP port)")
-            return value.strip()
-        return value
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL, e.g. "
+                             "http://localhost:4318 (the collector's OTLP/HTTP port)")
+        return url
 
     @field_validator("jwt_keys", "master_keys", mode="before")
     @classmethod

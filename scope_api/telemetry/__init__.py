@@ -13,9 +13,11 @@ it, and its locking and per-attribute checks were four fifths of a span's cost o
 the request path; the attributes here are already of OTLP's types, and the
 ``OTEL_*`` attribute limits are still applied when set.
 
-Export never slows an execution down: recording a span only appends it to the
-processor's in-memory queue, and a background thread sends batches (short
-timeout, bounded retries) with the SDK's OTLP/HTTP exporter. If the collector is
+An execution never waits for the collector: recording a span only appends it to
+the processor's in-memory queue, and a background thread sends batches (short
+timeout, bounded retries) with the SDK's OTLP/HTTP exporter. Batches are small and
+frequent (``OTEL_BSP_*`` settings; 128 spans or 100 ms): the thread encodes a batch
+holding the interpreter lock, so a large one stalls the event loop. If the collector is
 slow or down, spans queue up and, once the queue is full, are dropped; the
 execution and Scope's own record of its span (:class:`SpanRecord`, stored by the
 engine) are unaffected. Drops and failed exports are counted
@@ -86,11 +88,9 @@ def traces_url(endpoint: str) -> str:
 
 
 class Telemetry:
-    """Creates execution spans with a private tracer provider and exports them in batches."""
+    """Records execution spans and, with an endpoint, exports them in batches."""
 
     def __init__(self, settings: Settings, *, export_timeout_s: float = 5.0,
-                 max_queue_size: int = 20_000, max_export_batch_size: int = 512,
-                 schedule_delay_millis: float = 500,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.capture_content = settings.otel_capture_content
         self.endpoint = traces_url(settings.otlp_endpoint) if settings.otlp_endpoint else None
@@ -101,10 +101,11 @@ class Telemetry:
         self._processor: BatchProcessor | None = None
         if self.endpoint is not None:
             exporter = OTLPSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
+            queue = settings.otel_bsp_max_queue_size
             self._processor = BatchProcessor(
                 CountingExporter(exporter, self._counters), self._counters,
-                max_queue_size=max_queue_size, schedule_delay_millis=schedule_delay_millis,
-                max_export_batch_size=min(max_export_batch_size, max_queue_size))
+                max_queue_size=queue, schedule_delay_millis=settings.otel_bsp_schedule_delay,
+                max_export_batch_size=min(settings.otel_bsp_max_export_batch_size, queue))
 
     def record_execution(self, execution: ExecutionInfo, *, start_ns: int, end_ns: int,
                          result: CompletionResult | None = None, cost_usd: float | None = None,

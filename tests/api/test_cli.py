@@ -131,6 +131,20 @@ def test_an_otlp_endpoint_that_is_not_a_url_is_refused_at_start(tmp_path: Path,
         "or https:// URL, e.g. http://localhost:4318 (the collector's OTLP/HTTP port)")
 
 
+@pytest.mark.parametrize(("variable", "value", "message"), [
+    ("OTEL_BSP_SCHEDULE_DELAY", "0", "Input should be greater than 0"),
+    ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many", "Input should be a valid integer"),
+])
+def test_a_bad_opentelemetry_batch_variable_is_refused_at_start(
+        tmp_path: Path, variable: str, value: str, message: str) -> None:
+    env = base_env(None, tmp_path / "data", **{variable: value})
+    result = scope("serve", "--port", "1", env=env, cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.strip().startswith(
+        f"scope: invalid configuration: {variable}: {message}"), result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+
 def test_secrets_generate_key_prints_a_usable_master_key(tmp_path: Path) -> None:
     from scope_api.security.crypto import SecretBox, parse_master_key
 

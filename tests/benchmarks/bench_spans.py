@@ -6,8 +6,9 @@ Not a test: it prints figures. Run it from the repository root::
 
 A real OTLP/HTTP receiver (``tests/telemetry/receiver.py``) runs in its own
 process, pinned to CPU 1 (this process to CPU 0). Scope's ``Telemetry`` exports
-to it with its production settings (batch processor, 20,000-span queue, 500 ms
-schedule, 512-span batches). Each phase follows a warm-up:
+to it with its production settings (batch processor, 20,000-span queue, 100 ms
+schedule, 128-span batches: the ``OTEL_BSP_*`` defaults, which this process's
+environment may change). Each phase follows a warm-up:
 
 * **pacing loop**: the loop alone (sleep until the next tick), to subtract.
 * **paced, no exporter** and **paced, exporting**: ``--rate`` spans/s for

@@ -245,6 +245,54 @@ def test_opentelemetry_exporter_variables_reach_the_collector(
     assert "backend-secret-123" not in caplog.text
 
 
+def test_spans_are_sent_on_their_own_in_small_batches(otlp_receiver: OtlpReceiver) -> None:
+    # No flush: the schedule sends them, in batches of at most 128 (Scope's defaults).
+    assert (Settings().otel_bsp_schedule_delay, Settings().otel_bsp_max_export_batch_size) \
+        == (100, 128)
+    telemetry = Telemetry(settings(otlp_receiver.url))
+    try:
+        for _ in range(300):
+            telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
+        assert len(otlp_receiver.wait_for_spans(300)) == 300
+        assert otlp_receiver.requests >= 3  # 300 spans cannot fit in two batches of 128
+    finally:
+        telemetry.shutdown(timeout_s=2)
+
+
+def test_opentelemetry_batch_variables_set_the_batches(
+        otlp_receiver: OtlpReceiver, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "3")
+    monkeypatch.setenv("OTEL_BSP_SCHEDULE_DELAY", "600000")  # only full batches go out
+    monkeypatch.setenv("OTEL_BSP_MAX_QUEUE_SIZE", "50")
+    env = Settings(otlp_endpoint=otlp_receiver.url)
+    assert (env.otel_bsp_max_export_batch_size, env.otel_bsp_schedule_delay,
+            env.otel_bsp_max_queue_size) == (3, 600_000, 50)
+    telemetry = Telemetry(env)
+    try:
+        for _ in range(7):
+            telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
+        otlp_receiver.wait_for_spans(6)
+        time.sleep(0.3)  # the seventh waits for a full batch or the schedule
+        assert (otlp_receiver.requests, otlp_receiver.received) == (2, 6)
+        assert telemetry.flush(timeout_s=10)
+        assert len(otlp_receiver.wait_for_spans(7)) == 7
+        assert otlp_receiver.requests == 3
+    finally:
+        telemetry.shutdown(timeout_s=2)
+
+
+def test_a_batch_larger_than_the_queue_is_cut_to_the_queue(
+        otlp_receiver: OtlpReceiver) -> None:
+    telemetry = Telemetry(settings(otlp_receiver.url, otel_bsp_max_queue_size=2,
+                                   otel_bsp_schedule_delay=600_000))
+    try:
+        for _ in range(2):  # the batch is the queue's size, so this one goes out
+            telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
+        assert len(otlp_receiver.wait_for_spans(2)) == 2
+    finally:
+        telemetry.shutdown(timeout_s=2)
+
+
 def test_credentials_in_a_base_url_never_reach_a_span(
         telemetry: Telemetry, otlp_receiver: OtlpReceiver) -> None:
     url = "https://proxy-user:s3cret-pass@llm.internal.example:8443/v1?api_key=sk-leak-123"
@@ -375,8 +423,9 @@ def test_a_collector_refusing_batches_counts_as_failed(
 
 def test_spans_dropped_from_a_full_queue_are_counted(
         otlp_receiver: OtlpReceiver, caplog: pytest.LogCaptureFixture) -> None:
-    telemetry = Telemetry(settings(otlp_receiver.url), max_queue_size=4,
-                          max_export_batch_size=4, schedule_delay_millis=60_000)
+    telemetry = Telemetry(settings(otlp_receiver.url, otel_bsp_max_queue_size=4,
+                                   otel_bsp_max_export_batch_size=4,
+                                   otel_bsp_schedule_delay=60_000))
     caplog.set_level(logging.WARNING, logger="scope_api.telemetry")
 
     def record() -> SpanRecord:
@@ -402,8 +451,8 @@ def test_spans_dropped_from_a_full_queue_are_counted(
 
 
 def test_shutdown_is_bounded_when_the_collector_stalls(otlp_receiver: OtlpReceiver) -> None:
-    telemetry = Telemetry(settings(otlp_receiver.url), export_timeout_s=5,
-                          max_export_batch_size=1)
+    telemetry = Telemetry(settings(otlp_receiver.url, otel_bsp_max_export_batch_size=1),
+                          export_timeout_s=5)
     with otlp_receiver.hold():
         for _ in range(5):
             telemetry.record_execution(execution(), start_ns=1, end_ns=2, result=RESULT)
