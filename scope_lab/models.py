@@ -243,6 +243,7 @@ class RunResult(_Model):
     status: Literal["succeeded", "failed"]
     error: dict[str, Any] | None
     execution_id: str | None
+    completed_at: datetime | None = None  #: absent from servers before it was added
 
 
 class RunEstimate(_Model):

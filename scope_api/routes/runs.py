@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
+from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
@@ -46,7 +47,8 @@ def result_out(cell: RunCell) -> ResultOut:
                      output_tokens=cell.output_tokens, latency_ms=cell.latency_ms,
                      cost_usd=None if cell.cost_usd is None else float(cell.cost_usd),
                      cached=cell.cached, status=cell.status,
-                     error=cell.error, execution_id=cell.execution_id)
+                     error=cell.error, execution_id=cell.execution_id,
+                     completed_at=cell.completed_at)
 
 
 def _create(ctx: AppContext, principal: Principal, name: str, body: RunCreate) -> RunOut:
@@ -101,11 +103,20 @@ def get_run(id: RunId, principal: RunReader, session: SessionDep, ctx: ContextDe
 
 @router.get("/runs/{id}/results", response_model=Page[ResultOut],
             responses=error_responses(404))
-def get_results(id: RunId, principal: RunReader, session: SessionDep, ctx: ContextDep,
-                page: PageDep) -> Page[ResultOut]:
-    """Completed cells in item order; pages stay stable while the run goes on."""
+def get_results(
+        id: RunId, principal: RunReader, session: SessionDep, ctx: ContextDep, page: PageDep,
+        since: Annotated[AwareDatetime | None, Query(
+            description="only cells completed at or after this time (RFC 3339 with an "
+                        "offset); a cursor belongs to the `since` it was made with")] = None,
+) -> Page[ResultOut]:
+    """Completed cells in item order; pages stay stable while the run goes on.
+
+    A client following a run can ask for `since` the newest `completed_at` it has seen,
+    less a few seconds (cells commit in batches, not exactly in `completed_at` order),
+    and read the whole list once the run has ended."""
     run = runs.get(session, tenant_id=principal.tenant_id, run_id=id)
-    rows, cursor = runs.results_page(session, run=run, codec=ctx.cursors, page=page)
+    rows, cursor = runs.results_page(session, run=run, codec=ctx.cursors, page=page,
+                                     since=since)
     return Page(data=[result_out(c) for c in rows], next_cursor=cursor)
 
 

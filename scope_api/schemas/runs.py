@@ -111,6 +111,8 @@ class ResultOut(BaseModel):
     status: Literal["succeeded", "failed"]
     error: dict[str, Any] | None
     execution_id: str | None
+    completed_at: datetime | None = Field(
+        description="When the cell was recorded as done (for `?since=`).")
 
 
 class Estimate(BaseModel):

@@ -11,6 +11,7 @@ worker (``engine.runs``) takes it from there.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, insert, or_, select
@@ -149,11 +150,15 @@ def list_page(session: Session, *, tenant_id: str, golden_set: str | None,
                     request=page, created_at=Run.created_at, id_=Run.id)
 
 
-def results_page(session: Session, *, run: Run, codec: CursorCodec,
-                 page: PageRequest) -> tuple[Sequence[RunCell], str | None]:
-    """Completed cells in item order (then id), so pages stay stable while the run goes on."""
-    scope = f"results:{run.id}"
+def results_page(session: Session, *, run: Run, codec: CursorCodec, page: PageRequest,
+                 since: datetime | None = None) -> tuple[Sequence[RunCell], str | None]:
+    """Completed cells in item order (then id), so pages stay stable while the run goes on;
+    with ``since``, only those completed at or after it."""
+    # The cursor is bound to ``since`` too: a page boundary means nothing under another.
+    scope = f"results:{run.id}:{'' if since is None else since.isoformat()}"
     query = select(RunCell).where(RunCell.run_id == run.id, RunCell.status.in_(CELL_DONE))
+    if since is not None:
+        query = query.where(RunCell.completed_at >= since)
     if page.cursor:
         position, cell_id = codec.decode_key(scope, page.cursor)
         query = query.where(or_(RunCell.item_position > position,

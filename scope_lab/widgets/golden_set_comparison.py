@@ -19,6 +19,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import Future
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, cast
 
 import ipywidgets  # type: ignore[import-untyped]
@@ -36,6 +37,8 @@ if TYPE_CHECKING:
 
 SCORERS = ("contains", "exact_match", "similarity", "json_valid")
 POLL_S = 0.5
+#: How far before the newest result seen a poll starts reading again.
+OVERLAP = timedelta(seconds=5)
 
 
 class GoldenSetComparison(BoxWidget):
@@ -215,13 +218,28 @@ class GoldenSetComparison(BoxWidget):
         return run
 
     def _follow(self, run_id: str) -> None:
-        """Poll the run, filling the grid, until it ends; then the summary and charts."""
+        """Poll the run, filling the grid, until it ends; then the summary and charts.
+
+        Each poll reads only the cells completed since the newest one seen, less
+        :data:`OVERLAP` (cells commit in batches, not exactly in completion order), not
+        every result again; once the run has ended, one full read makes the grid exact.
+        """
         try:
+            cells: dict[tuple[str, int, str, str], RunResult] = {}
+            newest: datetime | None = None
             while True:
                 run = self._scope.runs.retrieve(run_id)
-                results = list(self._scope.runs.results(run_id))
+                if run.ended:
+                    cells, newest = {}, None
+                since = None if newest is None else newest - OVERLAP
+                for result in self._scope.runs.results(run_id, since=since):
+                    cells[(result.item_id, result.version, result.provider,
+                           result.model)] = result
+                    if result.completed_at is not None and (
+                            newest is None or result.completed_at > newest):
+                        newest = result.completed_at
                 with self._lock:
-                    self.run, self.results = run, results
+                    self.run, self.results = run, list(cells.values())
                 self._show(run)
                 if run.ended:
                     break

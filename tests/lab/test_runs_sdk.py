@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 
 import scope_lab
@@ -44,6 +46,11 @@ def test_a_run_from_start_to_dataframe(scope: Scope) -> None:
     results = list(scope.runs.results(run.id))
     assert len(results) == 12
     assert all(set(r.scores) == {"contains", "similarity"} for r in results)
+    newest = max(r.completed_at for r in results if r.completed_at is not None)
+    latest = list(scope.runs.results(run.id, since=newest))  # the last batch's cells
+    assert len(latest) == sum(r.completed_at == newest for r in results)
+    assert list(scope.runs.results(run.id, since=newest.isoformat())) == latest
+    assert list(scope.runs.results(run.id, since=newest + timedelta(seconds=1))) == []
 
     frame = scope.runs.to_dataframe(run)  # a Run or its id
     assert len(frame) == 12

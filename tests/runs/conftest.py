@@ -57,11 +57,12 @@ class Runs(Lab):
                 raise AssertionError(f"run still {run['status']} after {timeout_s}s: {run}")
             await asyncio.sleep(0.05)
 
-    async def results(self, run_id: str) -> list[dict[str, Any]]:
+    async def results(self, run_id: str, *, limit: int = 200,
+                      **filters: str) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
         cursor = None
         while True:
-            params: dict[str, Any] = {"limit": 200}
+            params: dict[str, Any] = {"limit": limit, **filters}
             if cursor:
                 params["cursor"] = cursor
             response = await self.client.get(f"{V1}/runs/{run_id}/results", params=params,

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
 
 import pytest
 
+from tests.factories import V1
 from tests.runs.conftest import Runs
 
 ITEMS = [{"variables": {"city": city}, "expected": answer}
@@ -142,6 +144,38 @@ async def test_cancel_stops_the_run_and_keeps_finished_cells(runs: Runs) -> None
     assert len(await runs.results(run_id)) == run["progress"]["done"]
     again = await runs.client.post(f"/api/v1/runs/{run_id}/cancel", headers=runs.headers)
     assert again.status_code == 409
+
+
+async def test_results_since_a_time_are_the_cells_completed_from_then(runs: Runs) -> None:
+    # What a client following a run asks for: only the cells that completed lately.
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider(latency_ms=30)
+    dataset = await runs.golden_set(ITEMS * 3)
+    response = await runs.start(dataset, prompt=prompt, versions=[1], concurrency=1,
+                                targets=[{"provider": provider, "model": "sim-gpt-mini"}])
+    run = await runs.wait(response.json()["id"])
+    everything = await runs.results(run["id"])
+    assert len(everything) == 12
+    times = sorted(datetime.fromisoformat(r["completed_at"]) for r in everything)
+    assert times[0] < times[-1]  # one cell at a time: they completed one after another
+    since = times[6]
+    expected = [r for r in everything if datetime.fromisoformat(r["completed_at"]) >= since]
+    assert 0 < len(expected) < 12
+    # Same rows, same item order, over pages of 2.
+    assert await runs.results(run["id"], limit=2, since=since.isoformat()) == expected
+    later = since + timedelta(hours=1)
+    assert await runs.results(run["id"], since=later.isoformat()) == []
+
+    first = await runs.client.get(f"{V1}/runs/{run['id']}/results", headers=runs.headers,
+                                  params={"limit": 2, "since": since.isoformat()})
+    cursor = first.json()["next_cursor"]
+    moved = await runs.client.get(f"{V1}/runs/{run['id']}/results", headers=runs.headers,
+                                  params={"cursor": cursor, "since": later.isoformat()})
+    assert moved.status_code == 400  # a cursor belongs to the since it was made with
+    naive = await runs.client.get(f"{V1}/runs/{run['id']}/results", headers=runs.headers,
+                                  params={"since": "2026-11-26T10:00:00"})
+    assert naive.status_code == 422
+    assert naive.json()["error"]["code"] == "validation_error"
 
 
 async def test_a_budget_stops_the_run_when_spent(runs: Runs) -> None:

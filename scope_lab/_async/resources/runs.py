@@ -5,6 +5,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import AsyncIterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scope_lab._async._api import AsyncAPI
@@ -85,11 +86,14 @@ class AsyncRuns(AsyncResource):
                 await self._backend.sleep(poll_s)
                 run = await self.retrieve(id)
 
-    async def results(self, run: Run | str, *,
+    async def results(self, run: Run | str, *, since: datetime | str | None = None,
                       limit: int | None = None) -> AsyncIterator[RunResult]:
-        """Completed cells in item order."""
+        """Completed cells in item order; with ``since`` (an aware datetime or RFC 3339
+        text), only those completed at or after it (``RunResult.completed_at``)."""
+        params = {} if since is None else {
+            "since": since.isoformat() if isinstance(since, datetime) else since}
         async for result in self._api.items(f"/runs/{_id(run)}/results",
-                                            RunResult.model_validate, limit=limit):
+                                            RunResult.model_validate, params, limit=limit):
             yield result
 
     async def to_dataframe(self, run: Run | str, *, items: bool = True,

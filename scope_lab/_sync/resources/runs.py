@@ -6,6 +6,7 @@ from __future__ import annotations
 import builtins
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from scope_lab._backends import SyncBackend
@@ -86,11 +87,14 @@ class Runs(Resource):
                 self._backend.sleep(poll_s)
                 run = self.retrieve(id)
 
-    def results(self, run: Run | str, *,
+    def results(self, run: Run | str, *, since: datetime | str | None = None,
                       limit: int | None = None) -> Iterator[RunResult]:
-        """Completed cells in item order."""
+        """Completed cells in item order; with ``since`` (an aware datetime or RFC 3339
+        text), only those completed at or after it (``RunResult.completed_at``)."""
+        params = {} if since is None else {
+            "since": since.isoformat() if isinstance(since, datetime) else since}
         for result in self._api.items(f"/runs/{_id(run)}/results",
-                                            RunResult.model_validate, limit=limit):
+                                            RunResult.model_validate, params, limit=limit):
             yield result
 
     def to_dataframe(self, run: Run | str, *, items: bool = True,

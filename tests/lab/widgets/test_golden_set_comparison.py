@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from scope_lab.models import SummaryEntry
@@ -52,6 +54,29 @@ def test_estimate_then_a_run_fills_the_grid_and_summarises(lab: Lab) -> None:
     assert not widget.start_button.disabled
     assert len(widget.dataframe) == 12
     assert "succeeded: 12/12 cells" in widget.message
+
+
+def test_following_a_run_reads_only_the_new_results_then_all_once(lab: Lab) -> None:
+    prompt, provider, dataset = setup(lab, latency_ms=300)  # ~2 s: several polls
+    widget = comparison(lab, golden_set=dataset, prompt=prompt, versions=[1, 2],
+                        targets=[(provider, "sim-gpt-mini")], concurrency=1)
+    asked: list[object] = []
+    read = widget._scope.runs.results
+
+    def results(run_id: str, **kwargs: Any) -> Any:  # the real call, noting what it asked
+        asked.append(kwargs.get("since"))
+        return read(run_id, **kwargs)
+
+    widget._scope.runs.results = results  # type: ignore[method-assign]
+    widget.start().result(WAIT_S)
+    run = widget.wait(WAIT_S)
+    assert run is not None
+    assert run.status == "succeeded"
+    assert any(since is not None for since in asked[1:-1]), asked  # polls while it ran
+    assert asked[-1] is None  # and one full read at the end
+    assert len(widget.results) == 6
+    assert widget.grid.value.count('data-testid="scope-run-cell"') == 6
+    assert 'data-status="waiting"' not in widget.grid.value
 
 
 def test_cancel_stops_a_slow_run(lab: Lab) -> None:
