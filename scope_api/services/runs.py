@@ -11,7 +11,7 @@ worker (``engine.runs``) takes it from there.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, NamedTuple, cast
 
 from sqlalchemy import Table, and_, insert, or_, select
@@ -155,7 +155,7 @@ def results_page(session: Session, *, run: Run, codec: CursorCodec, page: PageRe
     """Completed cells in item order (then id), so pages stay stable while the run goes on;
     with ``since``, only those completed at or after it."""
     # The cursor is bound to ``since`` too: a page boundary means nothing under another.
-    scope = f"results:{run.id}:{'' if since is None else since.isoformat()}"
+    scope = f"results:{run.id}:{'' if since is None else since.astimezone(UTC).isoformat()}"
     query = select(RunCell).where(RunCell.run_id == run.id, RunCell.status.in_(CELL_DONE))
     if since is not None:
         query = query.where(RunCell.completed_at >= since)

@@ -99,6 +99,11 @@ class RunsIntegrationTest < Minitest::Test
     assert_equal [4, 2], pages.map { |page| page.data.length }
     assert_equal all, pages.flat_map(&:data)
     assert_equal all.first(5), @client.runs.results(id, limit: 5).to_a
+
+    newest = all.map { |result| Time.iso8601(result.fetch("completed_at")) }.max
+    latest = all.select { |result| Time.iso8601(result.fetch("completed_at")) >= newest }
+    assert_equal latest, @client.runs.results(id, since: newest).to_a
+    assert_empty @client.runs.results(id, since: (newest + 1).iso8601(6)).to_a
   end
 
   def test_a_version_that_needs_a_variable_the_items_lack_is_refused_before_anything_runs

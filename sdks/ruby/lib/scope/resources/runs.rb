@@ -1,5 +1,7 @@
 # frozen_string_literal: true
 
+require "time"
+
 module Scope
   module Resources
     # +client.runs+: start a golden-set run, follow its progress and read its results.
@@ -75,14 +77,16 @@ module Scope
       end
 
       # The completed cells of +run+ in item order (one per item, version and
-      # target), fetched lazily; stable while the run goes on.
-      def results(run, limit: nil)
-        @client.paginate("/runs/#{path_id(run)}/results", {}, limit: limit)
+      # target), fetched lazily; stable while the run goes on. +since+ (a Time or an
+      # RFC 3339 String): only the cells completed at or after it (+completed_at+).
+      def results(run, since: nil, limit: nil)
+        @client.paginate("/runs/#{path_id(run)}/results", { since: instant(since) }, limit: limit)
       end
 
-      # One page of results of +run+.
-      def results_page(run, limit: nil, cursor: nil)
-        @client.page("/runs/#{path_id(run)}/results", { cursor: cursor }, limit: limit)
+      # One page of results of +run+ (a +cursor+ goes with the +since+ it came from).
+      def results_page(run, since: nil, limit: nil, cursor: nil)
+        @client.page("/runs/#{path_id(run)}/results", { since: instant(since), cursor: cursor },
+                     limit: limit)
       end
 
       # Stops +run+ (calls in flight are abandoned, finished cells kept); returns
@@ -92,6 +96,10 @@ module Scope
       end
 
       private
+
+      def instant(time)
+        time.is_a?(Time) ? time.getutc.iso8601(6) : time
+      end
 
       # The escaped id of +run+: an id, or a run Hash as the API returned it.
       def path_id(run)
