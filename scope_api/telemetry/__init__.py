@@ -97,7 +97,9 @@ class Telemetry:
         self._counters = Counters(clock)
         self._resource = Resource.create({"service.name": settings.otel_service_name})
         self._ids = RandomIdGenerator()
-        self._limits = SpanLimits()  # from the OTEL_* environment variables, as the SDK's
+        limits = SpanLimits()  # from the OTEL_* environment variables, as the SDK's
+        self._max_attributes = limits.max_span_attributes
+        self._max_length = limits.max_span_attribute_length
         self._processor: BatchProcessor | None = None
         if self.endpoint is not None:
             exporter = OTLPSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
@@ -131,12 +133,10 @@ class Telemetry:
 
     def _limited(self, attrs: dict[str, Any]) -> Attributes:
         """The attributes within the configured limits (by default there are none to apply)."""
-        limits = self._limits
-        count = limits.max_span_attributes
-        if limits.max_span_attribute_length is None and (count is None or len(attrs) <= count):
+        count, length = self._max_attributes, self._max_length
+        if length is None and (count is None or len(attrs) <= count):
             return attrs
-        return BoundedAttributes(count, attrs, immutable=True,
-                                 max_value_len=limits.max_span_attribute_length)
+        return BoundedAttributes(count, attrs, immutable=True, max_value_len=length)
 
     @contextmanager
     def execution_span(self, execution: ExecutionInfo) -> Iterator[ExecutionRun]:

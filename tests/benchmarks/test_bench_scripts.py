@@ -45,6 +45,16 @@ def test_the_engine_benchmark_measures_scope_and_the_bare_gateway() -> None:
     assert int(spans[2].replace(",", "")) >= 2 * 40 * 1.5  # both Scope servers' requests
 
 
+def test_the_engine_benchmark_without_export_starts_no_receiver() -> None:
+    out = run_script("bench_engine_overhead.py", "--backends", "sqlite", "--no-export",
+                     "--rates", "40", "--duration", "1", "--warmup", "0.5")
+
+    rows = re.findall(r"^sqlite\s+1\s+(no|yes)\s+40\s", out, re.MULTILINE)
+    assert sorted(rows) == ["no", "yes"], out
+    assert "spans: not exported" in out
+    assert "OTLP receiver" not in out
+
+
 def test_the_engine_benchmark_refuses_unknown_backends() -> None:
     done = subprocess.run([sys.executable, "tests/benchmarks/bench_engine_overhead.py",
                            "--backends", "sqlite,mysql"], cwd=REPO, capture_output=True,
