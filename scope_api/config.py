@@ -7,11 +7,17 @@ from pathlib import Path
 from typing import Annotated
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator
+from pydantic import AliasChoices, Field, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 #: Access tokens never live longer than this, whatever the configuration says.
 MAX_ACCESS_TOKEN_TTL_S = 15 * 60
+
+
+def _otel(variable: str) -> AliasChoices:
+    # Read from OpenTelemetry's own variable (not SCOPE_…); code may pass the field name,
+    # which is the same name in lower case (environment names match case-insensitively).
+    return AliasChoices(variable, variable.lower())
 
 
 def _default_data_dir() -> Path:
@@ -21,10 +27,7 @@ def _default_data_dir() -> Path:
 class Settings(BaseSettings):
     """Everything an operator can configure; see the README for the full table."""
 
-    # populate_by_name: the OTEL_BSP_* settings below are read from OpenTelemetry's own
-    # variable names, and code passes them by field name.
-    model_config = SettingsConfigDict(env_prefix="SCOPE_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="SCOPE_", env_file=".env", extra="ignore")
 
     data_dir: Path = Field(default_factory=_default_data_dir)
     database_url: str | None = None
@@ -115,13 +118,13 @@ class Settings(BaseSettings):
     # executions/s a 500 ms batch (~250 spans) stalled executions again and again; a
     # 100 ms one (~50) about once (tests/benchmarks/README.md, "Engine overhead").
     otel_bsp_schedule_delay: int = Field(default=100, gt=0,
-                                         validation_alias="OTEL_BSP_SCHEDULE_DELAY")
+                                         validation_alias=_otel("OTEL_BSP_SCHEDULE_DELAY"))
     """Milliseconds between span exports (sooner when a batch is full)."""
     otel_bsp_max_export_batch_size: int = Field(
-        default=128, gt=0, validation_alias="OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+        default=128, gt=0, validation_alias=_otel("OTEL_BSP_MAX_EXPORT_BATCH_SIZE"))
     """Spans per export request at most (at most the queue size)."""
     otel_bsp_max_queue_size: int = Field(default=20_000, gt=0,
-                                         validation_alias="OTEL_BSP_MAX_QUEUE_SIZE")
+                                         validation_alias=_otel("OTEL_BSP_MAX_QUEUE_SIZE"))
     """Spans waiting for export at most; beyond it spans are dropped (and counted)."""
     log_level: str = "info"
 
