@@ -54,11 +54,11 @@ async def execute(ctx: AppContext, principal: Principal,
     if target.kind != "simulator" and target.custom_base_url is not None:
         await _check_url(ctx, target.provider, target.custom_base_url)
 
-    adapter, request, config, client = (prepared.adapter, prepared.request, prepared.config,
-                                        ctx.http)
+    client = ctx.http
 
     async def call() -> CompletionResult:
-        return await adapter.complete(request, config=config, client=client)
+        return await prepared.adapter.complete(prepared.request, config=prepared.config,
+                                               client=client)
 
     execution_id = new_id()
     called = await timed_call(ctx, prepared, execution_id=execution_id,
