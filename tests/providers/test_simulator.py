@@ -15,8 +15,10 @@ from typing import Any
 
 import httpx
 import pytest
+from starlette.types import Message
 
 from scope_api.providers.simulator.behaviour import Prompt, answer, count_tokens
+from scope_api.providers.simulator.faults import hold_until
 from tests.live import base_env, free_port, scope_command
 from tests.providers.conftest import load_fixture
 
@@ -422,6 +424,26 @@ async def test_timeout_delay_and_latency_are_settable_per_request(
     late = await call(sim, wire, x_simulator_latency_ms="150")
     assert time.monotonic() - started >= 0.15
     assert _gemini_text(late.json()) == _gemini_text(normal)
+
+
+def test_latency_is_held_in_full_on_uvloop() -> None:
+    # `scope serve` runs on uvloop, whose timers round to whole milliseconds: one sleep
+    # of 10.4 ms ends after ~10.1 ms, and a provider said to take 80 ms took 79.7.
+    import uvloop
+
+    async def connected() -> Message:
+        await asyncio.Event().wait()  # the client never leaves
+        raise AssertionError("unreachable")
+
+    async def holds() -> list[float]:
+        held = []
+        for _ in range(5):
+            started = time.monotonic()
+            assert await hold_until(started + 0.0104, connected)
+            held.append(time.monotonic() - started)
+        return held
+
+    assert min(uvloop.run(holds())) >= 0.0104
 
 
 @ALL

@@ -37,7 +37,7 @@ from scope_api.providers.simulator.faults import (
     CallLedger,
     OptionError,
     Options,
-    pause,
+    hold_until,
 )
 from scope_api.providers.simulator.gemini import GeminiGenerateContent
 from scope_api.providers.simulator.openai import AzureOpenAIChat, OpenAIChat
@@ -79,7 +79,7 @@ async def _complete(fmt: WireFormat, request: Request) -> Response:
         # The answer is worked out first and held until the latency has passed since
         # the request arrived: a fixed-latency provider, however busy the simulator is.
         response, billed = _respond(fmt, request, raw, fault, options, state.seed)
-        if not await pause(delay_ms / 1000 - (time.monotonic() - arrived), request.receive):
+        if not await hold_until(arrived + delay_ms / 1000, request.receive):
             return Response(status_code=499)  # the client is gone; nobody reads this
         if billed:
             state.ledger.answered(key)

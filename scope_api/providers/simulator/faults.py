@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 import zlib
 from collections import Counter
 from collections.abc import Mapping
@@ -212,15 +213,23 @@ async def _disconnected(receive: Receive) -> None:
         pass
 
 
-async def pause(seconds: float, receive: Receive) -> bool:
-    """Wait ``seconds`` unless the client disconnects first; ``True`` if it waited.
+async def _sleep_until(deadline: float) -> None:
+    # uvloop rounds a timer to whole milliseconds, so one sleep can end up to half a
+    # millisecond early: a provider with 80 ms of latency would then answer in 79.6 ms.
+    while (left := deadline - time.monotonic()) > 0:  # noqa: ASYNC110 (a deadline, not a poll)
+        await asyncio.sleep(left)
+
+
+async def hold_until(deadline: float, receive: Receive) -> bool:
+    """Wait until ``time.monotonic()`` reaches ``deadline`` unless the client
+    disconnects first; ``True`` if it waited.
 
     Call only after the request body has been read: the next ASGI message is
     then the disconnect.
     """
-    if seconds <= 0:
+    if time.monotonic() >= deadline:
         return True
-    sleeper = asyncio.ensure_future(asyncio.sleep(seconds))
+    sleeper = asyncio.ensure_future(_sleep_until(deadline))
     watcher = asyncio.ensure_future(_disconnected(receive))
     try:
         await asyncio.wait({sleeper, watcher}, return_when=asyncio.FIRST_COMPLETED)
