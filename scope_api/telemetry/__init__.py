@@ -15,9 +15,10 @@ the request path; the attributes here are already of OTLP's types, and the
 
 An execution never waits for the collector: recording a span only appends it to
 the processor's in-memory queue, and a background thread sends batches (short
-timeout, bounded retries) with the SDK's OTLP/HTTP exporter. Batches are small and
-frequent (``OTEL_BSP_*`` settings; 128 spans or 100 ms): the thread encodes a batch
-holding the interpreter lock, so a large one stalls the event loop. If the collector is
+timeout, bounded retries) with the SDK's OTLP/HTTP exporter. The thread encodes a
+batch holding the interpreter lock, so the encoding is Scope's own, a third of the
+SDK's cost (``_encoding``), and batches are small and frequent (``OTEL_BSP_*``
+settings; 128 spans or 100 ms): a large one stalls the event loop. If the collector is
 slow or down, spans queue up and, once the queue is full, are dropped; the
 execution and Scope's own record of its span (:class:`SpanRecord`, stored by the
 engine) are unaffected. Drops and failed exports are counted
@@ -40,7 +41,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from opentelemetry.attributes import BoundedAttributes
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import ReadableSpan, SpanLimits
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
@@ -51,6 +51,7 @@ from opentelemetry.util.types import Attributes
 from scope_api.config import Settings
 from scope_api.providers.types import CompletionResult
 from scope_api.telemetry._batching import BatchProcessor, Counters, CountingExporter
+from scope_api.telemetry._exporter import ExecutionSpanExporter
 from scope_api.telemetry.attributes import (
     ExecutionInfo,
     error_type,
@@ -102,7 +103,7 @@ class Telemetry:
         self._max_length = limits.max_span_attribute_length
         self._processor: BatchProcessor | None = None
         if self.endpoint is not None:
-            exporter = OTLPSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
+            exporter = ExecutionSpanExporter(endpoint=self.endpoint, timeout=export_timeout_s)
             queue = settings.otel_bsp_max_queue_size
             self._processor = BatchProcessor(
                 CountingExporter(exporter, self._counters), self._counters,

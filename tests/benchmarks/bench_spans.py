@@ -14,7 +14,8 @@ environment may change). Each phase follows a warm-up:
 * **paced, no exporter** and **paced, exporting**: ``--rate`` spans/s for
   ``--duration`` s, one ``record_execution`` per tick; ``--rounds`` (3) rounds of
   these three phases, interleaved, and the summary gives medians. The issue's target: at most
-  50 µs per span and zero dropped at 1,000 spans/s. Reported: the call's wall
+  50 µs per span and zero dropped at 1,000 spans/s, judged both on the request path and
+  counting the export thread's CPU. Reported: the call's wall
   time (mean/p50/p99/max: what an execution waits) and the process CPU time per
   span, which also counts the export thread's encoding and HTTP work. The
   difference between the two paced phases is what the export costs.
@@ -201,11 +202,16 @@ def main() -> int:
     print(f"at {rate:,.0f} spans/s (medians of {len(rounds)} rounds): record_execution takes "
           f"{call_us:.1f} µs on the request path ({bare_us:.1f} µs without an exporter); CPU "
           f"per span with its export {cpu_us:.1f} µs, of which the export {export_us:.1f} µs")
-    ok = (paced_stats["dropped"] == 0 and paced_stats["failed"] == 0
-          and received == stats["exported"] and call_us <= TARGET_US)
-    print(f"target (≤ {TARGET_US:.0f} µs per record_execution, zero dropped at {rate:,.0f} "
-          f"spans/s): {'met' if ok else 'NOT met'}; not counted: the export thread's "
-          f"{export_us:.1f} µs of CPU per span, off the request path")
+    lossless = (paced_stats["dropped"] == 0 and paced_stats["failed"] == 0
+                and received == stats["exported"])
+    ok = lossless and call_us <= TARGET_US
+
+    def verdict(met: bool) -> str:
+        return "met" if met else "NOT met"
+
+    print(f"target (≤ {TARGET_US:.0f} µs per span, zero dropped at {rate:,.0f} spans/s): "
+          f"on the request path {verdict(ok)}; counting the export thread's CPU too "
+          f"({cpu_us:.1f} µs) {verdict(lossless and cpu_us <= TARGET_US)}")
     return 0 if ok else 1
 
 

@@ -74,6 +74,7 @@ class OtlpReceiver:
 
     def __init__(self, *, keep_spans: bool = True) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.bodies: list[bytes] = []  # each request's protobuf, uncompressed (if spans are kept)
         self.keep_spans = keep_spans
         self.received = 0  # spans, including those not kept
         self.requests = 0
@@ -133,6 +134,7 @@ class OtlpReceiver:
     def clear(self) -> None:
         with self._changed:
             self.spans.clear()
+            self.bodies.clear()
             self.received = self.requests = 0
 
     def _receive(self, body: bytes) -> None:
@@ -162,6 +164,7 @@ class OtlpReceiver:
             self.requests += 1
             self.received += len(received)
             self.spans.extend(received)
+            self.bodies.append(body)
             self._changed.notify_all()
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
