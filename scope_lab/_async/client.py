@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 from httpx_retries import Retry, RetryTransport
@@ -72,10 +73,11 @@ class AsyncScope:
         """Who this client is: tenant, role and permissions of its API key."""
         return Me.model_validate(await self._api.json("GET", "/me"))
 
-    async def health(self) -> dict[str, str]:
-        """The server's health (``{"status": "ok", "database": "ok"}``); no credentials needed."""
+    async def health(self) -> dict[str, Any]:
+        """The server's health (``{"status": "ok", "database": "ok", "spans": {…}}``, the
+        span counts of the process that answered); no credentials needed."""
         response = await self._http.get(f"{self._api.api_url}/health")
-        body: dict[str, str] = response.json()
+        body: dict[str, Any] = response.json()
         return body
 
     async def close(self) -> None:

@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+from typing import Any
 
 import httpx
 from httpx_retries import Retry, RetryTransport
@@ -73,10 +74,11 @@ class Scope:
         """Who this client is: tenant, role and permissions of its API key."""
         return Me.model_validate(self._api.json("GET", "/me"))
 
-    def health(self) -> dict[str, str]:
-        """The server's health (``{"status": "ok", "database": "ok"}``); no credentials needed."""
+    def health(self) -> dict[str, Any]:
+        """The server's health (``{"status": "ok", "database": "ok", "spans": {…}}``, the
+        span counts of the process that answered); no credentials needed."""
         response = self._http.get(f"{self._api.api_url}/health")
-        body: dict[str, str] = response.json()
+        body: dict[str, Any] = response.json()
         return body
 
     def close(self) -> None:

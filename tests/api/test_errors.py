@@ -190,7 +190,8 @@ async def test_unexpected_exception_is_500_without_details(settings: Settings) -
 async def test_health_ok(api: Api) -> None:
     response = await api.client.get(f"{V1}/health")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok"}
+    assert response.json() == {"status": "ok", "database": "ok", "spans": {
+        "exporting": False, "exported": 0, "failed": 0, "dropped": 0}}
 
 
 async def test_health_is_503_when_the_database_is_unreachable(tmp_path: Path) -> None:

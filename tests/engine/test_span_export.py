@@ -77,6 +77,28 @@ async def test_exported_spans_carry_the_executions_figures(
     assert [(s["span_id"], s["attributes"]) for s in mine] == [(span.span_id, attrs)]
 
 
+async def test_health_counts_the_spans_this_process_exported_and_lost(
+        lab: Lab, otlp_receiver: OtlpReceiver) -> None:
+    prompt = await lab.prompt("Summarise {{ topic }}")
+    provider = await lab.provider()
+
+    async def spans_after_one_execution() -> dict[str, object]:
+        response = await lab.execute(prompt=prompt, provider=provider, model="sim-gpt-mini",
+                                     variables={"topic": "tides"})
+        assert response.status_code == 201, response.text
+        assert await asyncio.to_thread(lab.api.context.telemetry.flush)
+        health = await lab.client.get(f"{V1}/health")
+        assert health.status_code == 200
+        spans: dict[str, object] = health.json()["spans"]
+        return spans
+
+    assert await spans_after_one_execution() == {
+        "exporting": True, "exported": 1, "failed": 0, "dropped": 0}
+    otlp_receiver.status = 400  # the collector refuses the next batch
+    assert await spans_after_one_execution() == {
+        "exporting": True, "exported": 1, "failed": 1, "dropped": 0}
+
+
 @pytest.mark.parametrize("capture_content", [True], indirect=True)
 async def test_content_is_exported_only_when_switched_on(
         lab: Lab, otlp_receiver: OtlpReceiver) -> None:

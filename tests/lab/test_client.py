@@ -150,6 +150,9 @@ def test_execute_on_the_simulator_and_read_executions_and_traces(scope: Scope) -
     spans = scope.traces.retrieve(execution.trace_id)
     assert [s.span_id for s in spans] == [execution.span_id]
     assert any(s.trace_id == execution.trace_id for s in scope.traces.list(prompt=name))
+    health = scope.health()  # the live server has no collector: nothing to lose
+    assert (health["status"], health["spans"]["exporting"], health["spans"]["dropped"]) \
+        == ("ok", False, 0)
 
     with pytest.raises(scope_lab.ValidationError) as missing:
         scope.executions.create(name, provider=provider, model=model, version=1)
