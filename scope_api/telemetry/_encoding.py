@@ -1,17 +1,16 @@
-"""OTLP encoding of a batch of execution spans, three times cheaper than the SDK's.
+"""OTLP encoding of a batch of execution spans, at a third of the SDK's cost.
 
-The export thread holds the interpreter lock while it encodes, so the encoder's time
-is taken from the event loop: with the SDK's ``encode_spans`` it was ~45 µs per span,
-most of the CPU a span costs and the largest part of the engine's p99 at 500
-executions/s. The SDK builds every ``KeyValue`` of every span afresh, although most
-of an execution span's attributes (model, provider, prompt, parameters, host) are the
-same from one span to the next, and it hashes the resource (a JSON dump of its
-attributes) once per span to group spans by resource.
+The export thread holds the interpreter lock while it encodes, so the event loop
+waits for the encoder: with the SDK's ``encode_spans`` that was ~45 µs per span, most
+of the CPU a span costs. The SDK builds every ``KeyValue`` of every span afresh,
+although most of an execution span's attributes (model, provider, prompt, parameters,
+host) are the same from one span to the next, and it hashes the resource (a JSON dump
+of its attributes) once per span to group spans by resource.
 
 :func:`encode` builds the same ``ExportTraceServiceRequest`` from opentelemetry-proto's
-classes (a test compares the two for every kind of span Scope records), reusing one
-``KeyValue`` per distinct scalar attribute within a batch and grouping spans by the
-identity of their resource and scope. Execution spans have no parent, events, links or
+classes (tests compare the two for every kind of span Scope records), making one
+``KeyValue`` per distinct attribute (key, type and value) in a batch, and hashing each
+resource and scope object once. Execution spans have no parent, events, links or
 trace state; a batch holding any span that has one is left to the SDK's encoder.
 """
 
@@ -67,8 +66,9 @@ def encode(spans: Sequence[ReadableSpan]) -> ExportTraceServiceRequest:
     if not all(_plain(span) for span in spans):
         return encode_spans(spans)
     # Grouped by resource, then scope, as the SDK groups them (by equality, in order of
-    # first appearance); then built from the top with add(), because a message passed
-    # to a constructor or appended to a list is copied with all it holds.
+    # first appearance); then built from the top with add(): a message passed to a
+    # constructor or appended to a list is copied with all it holds, so each span is
+    # copied once, into its scope, and nothing above it is.
     resources, scopes = _FirstEqual(), _FirstEqual()
     groups: dict[int, tuple[Any, dict[int, tuple[Any, list[ReadableSpan]]]]] = {}
     for span in spans:

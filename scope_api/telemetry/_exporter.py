@@ -4,9 +4,9 @@ Only the encoding changes: the bytes go out through the exporter's own HTTP clie
 with its retries, backoff, compression, headers and TLS settings (``OTEL_EXPORTER_OTLP_*``).
 That client is private to the SDK (``_client``, whose ``export(bytes)`` reports
 ``success``); without it, an SDK that reorganised its exporter, the SDK's own
-``export`` encodes and sends, and a warning says so. The exporter's self-metrics
-(``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``) are not recorded on Scope's path; its
-size limit (64 MiB by default) is, as the same check.
+``export`` encodes and sends, and a warning says so. On Scope's path the exporter's
+request size limit (``max_request_size``, 64 MiB by default) applies as in the SDK,
+but its self-metrics (``OTEL_PYTHON_SDK_INTERNAL_METRICS_ENABLED``) are not recorded.
 """
 
 from __future__ import annotations
