@@ -11,7 +11,13 @@ So the server's engine is built with automatic checkpoints off
 (``build_engine(..., background_checkpoints=True)``) and the lifespan runs
 :class:`Checkpointer`: a ``PASSIVE`` checkpoint every :data:`INTERVAL_S`, which waits
 for no reader or writer, as SQLite's documentation suggests for applications that
-checkpoint in a separate thread. Nothing changes for durability: a committed
+checkpoint in a separate thread. The thread runs at the lowest CPU priority (on
+Linux, where a thread has its own nice value): copying a quarter-second's pages
+takes the CPU for a while, and at normal priority the requests under way waited for
+it every 0.25 s (the p99 at 500 executions/s fell by ~0.8 ms when it stopped). SQLite
+releases the interpreter lock while it checkpoints, so the priority decides who gets
+the CPU, and the scheduler still gives the thread a share of a saturated one. Nothing
+changes for durability: a committed
 transaction is in the log either way. Other processes (the CLI, migrations) keep
 SQLite's automatic checkpoints, and SQLite checkpoints when the last connection closes.
 """
@@ -19,7 +25,9 @@ SQLite's automatic checkpoints, and SQLite checkpoints when the last connection 
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import sys
 import threading
 
 from sqlalchemy import Engine
@@ -78,6 +86,7 @@ class Checkpointer:
         return busy, frames, done
 
     def _run(self) -> None:
+        _lower_priority()
         while not self._stop.wait(self._interval_s):
             self._checkpoint_logged()
         self._checkpoint_logged()
@@ -88,3 +97,13 @@ class Checkpointer:
         except (DBAPIError, sqlite3.Error) as exc:  # the next one will catch up
             log.warning("SQLite checkpoint failed (%s); retrying in %g s",
                         type(getattr(exc, "orig", exc)).__name__, self._interval_s)
+
+
+def _lower_priority() -> None:
+    """Give this thread the lowest CPU priority (Linux: a thread has its own nice value)."""
+    if sys.platform != "linux":
+        return
+    try:
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 19)
+    except OSError as exc:  # not allowed here: checkpoints still run, at normal priority
+        log.debug("checkpoint thread keeps its priority: %s", exc)

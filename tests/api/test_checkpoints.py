@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -97,6 +99,26 @@ def test_the_thread_checkpoints_while_running_and_once_more_when_stopped(
         finally:
             checkpointer.stop()
         assert rows_in_main_file(path) == ROWS + 1
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="only Linux gives a thread its own nice")
+def test_the_checkpoint_thread_runs_at_the_lowest_priority(tmp_path: Path) -> None:
+    # It shares the server's CPU: at normal priority its page copies delayed the
+    # requests under way every 0.25 s. Only the thread is lowered, not the process.
+    before = os.getpriority(os.PRIO_PROCESS, 0)
+    with migrated(tmp_path, background_checkpoints=True) as (database, _path):
+        checkpointer = Checkpointer(database.engine, interval_s=0.02).start()
+        try:
+            [thread] = [t for t in threading.enumerate() if t.name == "scope-checkpoints"]
+            assert thread.native_id is not None
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline and checkpointer.checkpoints == 0:
+                time.sleep(0.01)
+            assert checkpointer.checkpoints > 0
+            assert os.getpriority(os.PRIO_PROCESS, thread.native_id) == 19
+        finally:
+            checkpointer.stop()
+    assert os.getpriority(os.PRIO_PROCESS, 0) == before
 
 
 def test_a_failed_checkpoint_is_logged_and_the_next_one_catches_up(
