@@ -69,9 +69,17 @@ class PromptCache:
                 entry.fetched_at = self.clock()
             self._retry_at.pop(key, None)
 
-    def claim(self, key: CacheKey) -> bool:
-        """True for the one caller that should refresh ``key`` now; it must call :meth:`release`."""
+    def claim(self, key: CacheKey, ttl: float) -> bool:
+        """True for the one caller that should refresh ``key`` now; it must call :meth:`release`.
+
+        The entry's age is checked again under the lock: a caller that found it stale
+        may have looked just before another refresh renewed it and released its claim,
+        and must not start a second one.
+        """
         with self._lock:
+            entry = self.entries.get(key)
+            if entry is not None and self.clock() - entry.fetched_at < ttl:
+                return False
             if key in self._refreshing or self.clock() < self._retry_at.get(key, _NEVER):
                 return False
             self._refreshing.add(key)

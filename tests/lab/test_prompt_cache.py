@@ -12,7 +12,9 @@ import pytest
 
 import scope_lab
 from scope_lab import Scope
+from scope_lab._cache import PromptCache
 from scope_lab._config import default_retry
+from scope_lab._prompt import Prompt
 from tests.lab.conftest import FakeClock, Recorder, Restartable, recording_client
 from tests.lab.test_client import unique
 from tests.live import LiveServer
@@ -186,3 +188,19 @@ def test_a_corrupt_snapshot_is_ignored(tmp_path: Path, live: LiveServer,
             pytest.raises(scope_lab.NotFound):
         client.prompts.get("absent")
     assert "ignoring the prompt snapshot" in caplog.text
+
+
+def test_an_entry_renewed_since_the_caller_looked_is_not_claimed() -> None:
+    # A caller found the entry stale; meanwhile another refresh renewed it (304) and
+    # released its claim. The caller must not start a second refresh.
+    clock = FakeClock()
+    cache = PromptCache(clock=clock)
+    key = ("greeting", "production", None)
+    cache.store(key, Prompt.fallback("greeting", "Hi {{ name }}"))
+    clock.advance(90)
+    assert cache.claim(key, 60)
+    cache.touch(key)
+    cache.release(key)
+    assert not cache.claim(key, 60)
+    clock.advance(60)
+    assert cache.claim(key, 60)

@@ -41,7 +41,7 @@ class AsyncPrompts(AsyncResource):
         key: CacheKey = (name, label, version)
         entry = self._cache.entries.get(key)
         if entry is not None:
-            if self._cache.clock() - entry.fetched_at >= ttl and self._cache.claim(key):
+            if self._cache.clock() - entry.fetched_at >= ttl and self._cache.claim(key, ttl):
                 self._backend.spawn(self._refresh, key)
             return entry.prompt
         if fallback is not None and self._cache.backing_off(key):

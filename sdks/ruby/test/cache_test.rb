@@ -27,22 +27,32 @@ class CacheTest < Minitest::Test
   end
 
   def test_only_one_caller_claims_a_refresh_until_it_is_released
-    claims = Array.new(50) { Thread.new { @cache.claim(KEY) } }.map(&:value)
+    claims = Array.new(50) { Thread.new { @cache.claim(KEY, ttl: 60) } }.map(&:value)
     assert_equal 1, claims.count(true)
-    refute @cache.claim(KEY)
+    refute @cache.claim(KEY, ttl: 60)
     @cache.release(KEY)
-    assert @cache.claim(KEY)
+    assert @cache.claim(KEY, ttl: 60)
+  end
+
+  def test_an_entry_renewed_since_the_caller_looked_is_not_claimed
+    # A caller saw the entry stale; meanwhile another refresh renewed it and released.
+    @cache.store(KEY, @prompt)
+    @clock.advance(90)
+    @cache.touch(KEY)
+    refute @cache.claim(KEY, ttl: 60)
+    @clock.advance(60)
+    assert @cache.claim(KEY, ttl: 60)
   end
 
   def test_a_failure_holds_off_claims_for_the_backoff
     @cache.failed(KEY)
     assert @cache.backing_off?(KEY)
-    refute @cache.claim(KEY)
+    refute @cache.claim(KEY, ttl: 60)
     @clock.advance(4.9)
-    refute @cache.claim(KEY)
+    refute @cache.claim(KEY, ttl: 60)
     @clock.advance(0.2)
     refute @cache.backing_off?(KEY)
-    assert @cache.claim(KEY)
+    assert @cache.claim(KEY, ttl: 60)
   end
 
   def test_a_successful_fetch_ends_the_backoff

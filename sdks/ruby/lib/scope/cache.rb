@@ -55,8 +55,14 @@ module Scope
     end
 
     # True for the one caller that should refresh +key+ now; it must call #release.
-    def claim(key)
+    #
+    # The entry's age is checked again under the lock: a caller that found it stale
+    # may have looked just before another refresh renewed it and released its claim,
+    # and must not start a second one.
+    def claim(key, ttl:)
       @lock.synchronize do
+        current = @entries[key]
+        next false if current && @clock.call - current.fetched_at < ttl
         # A claim made before a fork (Puma, Unicorn) belongs to a thread the child
         # does not have: it must not block the child's refreshes forever.
         next false if @refreshing[key] == Process.pid || backing_off?(key)

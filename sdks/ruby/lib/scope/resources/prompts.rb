@@ -29,7 +29,7 @@ module Scope
         entry = @cache.entry(key)
         if entry
           stale = @cache.clock.call - entry.fetched_at >= ttl
-          refresh_in_background(key) if stale && @cache.claim(key)
+          refresh_in_background(key) if stale && @cache.claim(key, ttl: ttl)
           return entry.prompt
         end
         fetch_missing(key, fallback)
