@@ -113,10 +113,12 @@ class Settings(BaseSettings):
     # How spans are batched for export, under OpenTelemetry's standard names (read here
     # rather than by the SDK, so that a bad value stops the start with one clear line).
     # Scope's defaults are smaller and more frequent than OpenTelemetry's (5000 ms,
-    # 512): the export thread encodes a batch (~60-90 µs per span) holding the
-    # interpreter lock, which the event loop gets back only every 5 ms. At 500
-    # executions/s a 500 ms batch (~250 spans) stalled executions again and again; a
-    # 100 ms one (~50) about once (tests/benchmarks/README.md, "Engine overhead").
+    # 512): the export thread encodes and sends a batch holding the interpreter lock,
+    # which the event loop gets back only every 5 ms. With the SDK's encoder (~60-90 µs
+    # per span), a 500 ms batch (~250 spans at 500 executions/s) stalled executions
+    # again and again, a 100 ms one (~50) about once. Scope's encoder (~14 µs) made
+    # larger batches no worse, but not better either (tests/benchmarks/README.md,
+    # "Engine overhead").
     otel_bsp_schedule_delay: int = Field(default=100, gt=0,
                                          validation_alias=_otel("OTEL_BSP_SCHEDULE_DELAY"))
     """Milliseconds between span exports (sooner when a batch is full)."""
