@@ -109,11 +109,55 @@ class Database:
     def insert_many(self, inserts: Sequence[tuple[Table, bulk_insert.Rows]]) -> None:
         """Insert each table's rows, in order, in one write transaction, through the
         driver's ``executemany`` (``scope_api.bulk_insert``: the hot path's records)."""
-        with self.begin_write() as connection:
-            bulk_insert.insert_many(connection, inserts)
+        Writer(self._write_bind, keep=False).insert_many(inserts)
+
+    def writer(self) -> Writer:
+        """A :class:`Writer` for one thread's stream of short write transactions."""
+        return Writer(self._write_bind, keep=self.is_sqlite)
 
     def dispose(self) -> None:
         self.engine.dispose()
+
+
+class Writer:
+    """:meth:`Database.insert_many` for one thread at a time, on a connection it keeps
+    (SQLite).
+
+    The execution recorder commits up to a few times per millisecond. Taking a
+    connection from the pool for each commit (the checkout, SQLAlchemy's ``Connection``
+    around it, the rollback that resets it on return) cost ~80 µs of the ~330 µs a
+    commit of one execution took on SQLite (``tests/benchmarks/README.md``), so on
+    SQLite the writer keeps one. On PostgreSQL it takes one from the pool each time:
+    the pool's pre-ping then replaces a connection the server has closed, which a kept
+    connection would only find out by failing a write.
+
+    A failed write closes the kept connection (the next write takes a fresh one), so
+    nothing of a failed transaction can outlive it. :meth:`close` gives it back.
+    """
+
+    def __init__(self, bind: Engine, *, keep: bool) -> None:
+        self._bind = bind
+        self._keep = keep
+        self._connection: Connection | None = None
+
+    def insert_many(self, inserts: Sequence[tuple[Table, bulk_insert.Rows]]) -> None:
+        if not self._keep:
+            with self._bind.begin() as connection:
+                bulk_insert.insert_many(connection, inserts)
+            return
+        if self._connection is None:
+            self._connection = self._bind.connect()
+        try:
+            with self._connection.begin():
+                bulk_insert.insert_many(self._connection, inserts)
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        connection, self._connection = self._connection, None
+        if connection is not None:
+            connection.close()
 
 
 def add_unique(session: Session, instance: object, *, conflict: str) -> None:

@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 
 from scope_api import templating
 from scope_api.context import AppContext
+from scope_api.db import Writer
 from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
@@ -167,24 +168,24 @@ def rows(*, execution_id: str, tenant_id: str, target: Target, model: str,
     return row, span_row
 
 
-def save_rows(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+def save_rows(writer: Writer, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     """Insert executions with their span records, all in one short write transaction."""
     try:
-        _insert(ctx, batch)
+        _insert(writer, batch)
     except IntegrityError:
         for pair in batch:  # find the rows that failed
             try:
-                _insert(ctx, [pair])
+                _insert(writer, [pair])
             except IntegrityError:
                 # The prompt or provider was deleted during the call: keep the record
                 # (by name) without the links, as deleting them later would have done.
                 pair[0]["prompt_id"] = pair[0]["provider_id"] = None
-                _insert(ctx, [pair])
+                _insert(writer, [pair])
 
 
-def _insert(ctx: AppContext, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
+def _insert(writer: Writer, batch: list[tuple[dict[str, Any], dict[str, Any]]]) -> None:
     # Not the ORM's unit of work nor Core statements: each cost about as much as the
     # database's own work (see scope_api.bulk_insert). The executions first: span rows
     # reference them.
-    ctx.database.insert_many([(EXECUTIONS, [row for row, _ in batch]),
-                              (SPANS, [span_row for _, span_row in batch])])
+    writer.insert_many([(EXECUTIONS, [row for row, _ in batch]),
+                        (SPANS, [span_row for _, span_row in batch])])

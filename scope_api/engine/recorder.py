@@ -13,6 +13,7 @@ written again row by row, each failing row without its links (``record.save_rows
 
 The writes run on the recorder's own thread, not the request thread pool: a busy pool
 (slow list queries, say) must not hold back the commits every execution waits for.
+That thread writes through one ``db.Writer``, which on SQLite keeps its connection.
 """
 
 from __future__ import annotations
@@ -36,10 +37,10 @@ class ExecutionRecorder:
     """Commits execution records in groups; :meth:`save` returns once its row is durable."""
 
     def __init__(self, ctx: AppContext) -> None:
-        self._ctx = ctx
         self._queue: asyncio.Queue[tuple[Rows, asyncio.Future[None]]] = asyncio.Queue()
         self._task: asyncio.Task[None] | None = None
         self._thread: ThreadPoolExecutor | None = None
+        self._writer = ctx.database.writer()
 
     def start(self) -> None:
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="scope-recorder")
@@ -54,6 +55,7 @@ class ExecutionRecorder:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._thread is not None:
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._writer.close)
             self._thread.shutdown(wait=True)
 
     async def save(self, rows: Rows) -> None:
@@ -78,7 +80,7 @@ class ExecutionRecorder:
     async def _write(self, batch: list[tuple[Rows, asyncio.Future[None]]]) -> None:
         try:
             await asyncio.get_running_loop().run_in_executor(
-                self._thread, record.save_rows, self._ctx, [rows for rows, _ in batch])
+                self._thread, record.save_rows, self._writer, [rows for rows, _ in batch])
         except Exception as exc:  # each waiting request answers with the database error
             for _, done in batch:
                 if not done.done():

@@ -122,3 +122,43 @@ def test_rows_of_one_table_must_have_the_same_keys(database: Database, tenant_id
         database.insert_many([(EXECUTIONS, [first[0], second[0]]), (SPANS, [first[1]])])
     with database.engine.connect() as connection:
         assert connection.execute(select(EXECUTIONS.c.id)).all() == []
+
+
+def ids(database: Database) -> list[str]:
+    with database.engine.connect() as connection:
+        return sorted(connection.execute(select(EXECUTIONS.c.id)).scalars())
+
+
+def test_a_writer_commits_every_write_and_keeps_its_connection_on_sqlite_only(
+        database: Database, tenant_id: str) -> None:
+    """The execution recorder's writer: on SQLite one connection serves every write
+    (no pool checkout per commit); on PostgreSQL each write takes a pre-pinged one."""
+    pool = database.engine.pool
+    writer = database.writer()
+    first, second = pair(tenant_id), pair(tenant_id)
+    writer.insert_many([(EXECUTIONS, [first[0]]), (SPANS, [first[1]])])
+    assert ids(database) == [first[0]["id"]]  # committed: another connection sees it
+    kept = 1 if database.is_sqlite else 0
+    assert pool.checkedout() == kept  # type: ignore[attr-defined]
+    writer.insert_many([(EXECUTIONS, [second[0]]), (SPANS, [second[1]])])
+    assert ids(database) == sorted([first[0]["id"], second[0]["id"]])
+    assert pool.checkedout() == kept  # type: ignore[attr-defined]
+    writer.close()
+    assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def test_a_writers_failed_write_leaves_nothing_behind(database: Database,
+                                                      tenant_id: str) -> None:
+    """Rolled back, its connection given back: other writers are not locked out, and
+    the writer's next write works."""
+    writer = database.writer()
+    good, later = pair(tenant_id), pair(tenant_id)
+    orphan = pair(tenant_id)[1] | {"execution_id": "no-such-execution"}
+    with pytest.raises(IntegrityError):
+        writer.insert_many([(EXECUTIONS, [good[0]]), (SPANS, [good[1], orphan])])
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert ids(database) == []
+    database.insert_many([(EXECUTIONS, [good[0]]), (SPANS, [good[1]])])  # not locked out
+    writer.insert_many([(EXECUTIONS, [later[0]]), (SPANS, [later[1]])])
+    assert ids(database) == sorted([good[0]["id"], later[0]["id"]])
+    writer.close()
