@@ -51,8 +51,7 @@ async def execute(ctx: AppContext, principal: Principal,
     target = await _target(ctx, principal.tenant_id, body)
     prepared = requests.prepare(target, model=body.model, variables=body.variables,
                                 parameters=body.parameters)
-    if target.kind != "simulator" and target.custom_base_url is not None:
-        await _check_url(ctx, target.provider, target.custom_base_url)
+    await _recheck_url(ctx, target)
 
     client = ctx.http
 
@@ -93,11 +92,9 @@ async def _target(ctx: AppContext, tenant_id: str, body: ExecutionCreate) -> rec
     return target
 
 
-async def _check_url(ctx: AppContext, provider: str, url: str) -> None:
+async def _recheck_url(ctx: AppContext, target: record.Target) -> None:
     try:
-        await url_safety.resolve_checked(
-            url, allow_private=ctx.settings.allow_private_provider_urls)
+        await target.recheck_url(allow_private=ctx.settings.allow_private_provider_urls)
     except url_safety.UnsafeUrl as exc:
-        raise ValidationFailed(f"provider '{provider}': {exc.message}",
-                               loc=["body", "provider"]) from None
+        raise ValidationFailed(exc.message, loc=["body", "provider"]) from None
 

@@ -25,6 +25,7 @@ from scope_api.db import Writer
 from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
+from scope_api.providers import url_safety
 from scope_api.providers.catalog import Price, load_catalog
 from scope_api.providers.types import CompletionResult, ProviderConfig, ProviderError
 from scope_api.services import prompts, providers, versions
@@ -50,6 +51,20 @@ class Target:
     enabled_models: list[str]
     config: ProviderConfig
     price: Price | None
+
+    async def recheck_url(self, *, allow_private: bool) -> None:
+        """Check a user-chosen ``base_url`` against the URL policy again, right before a
+        call: DNS (or the policy) may have changed since it was saved. Raises
+        ``url_safety.UnsafeUrl`` whose message names the provider. The URLs Scope
+        chooses (the simulator's, the providers' own) are not checked."""
+        if self.kind == "simulator" or self.custom_base_url is None:
+            return
+        try:
+            await url_safety.resolve_checked(self.custom_base_url,
+                                             allow_private=allow_private)
+        except url_safety.UnsafeUrl as exc:
+            raise url_safety.UnsafeUrl(exc.reason,
+                                       f"provider '{self.provider}': {exc.message}") from None
 
 
 def load_target(ctx: AppContext, *, tenant_id: str, prompt: str, version: int | None,

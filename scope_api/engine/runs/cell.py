@@ -94,9 +94,10 @@ async def call(ctx: AppContext, plan: RunPlan, cell: store.Claimed, prepared: Pr
     """Call the target once (with the usual retries, waiting between them with ``sleep``);
     the outcome with its execution record."""
     target, settings = prepared.target, ctx.settings
-    if target.kind != "simulator" and target.custom_base_url is not None:
-        await url_safety.resolve_checked(
-            target.custom_base_url, allow_private=settings.allow_private_provider_urls)
+    try:
+        await target.recheck_url(allow_private=settings.allow_private_provider_urls)
+    except url_safety.UnsafeUrl as exc:  # the cell fails, saying why; nothing was called
+        raise ScopeError(exc.message) from None
 
     async def attempt() -> CompletionResult:
         async with limit.slot():
