@@ -75,3 +75,12 @@ def test_the_span_benchmark_counts_every_span_it_exported() -> None:
     assert whole, out
     assert whole[1] == whole[2]
     assert re.search(r"record_execution takes [\d.]+ µs on the request path", out)
+
+
+def test_the_record_write_benchmark_times_both_ways_of_writing() -> None:
+    out = run_script("bench_record_write.py", "--commits", "30", "--rounds", "1")
+
+    medians = dict(re.findall(r"^(pooled|kept)\s+median:\s+([\d.]+) µs CPU", out,
+                              re.MULTILINE))
+    assert sorted(medians) == ["kept", "pooled"], out
+    assert all(float(cpu) > 0 for cpu in medians.values())
