@@ -63,6 +63,19 @@ class Lab:
         assert response.status_code == 201, response.text
         return name
 
+    async def local_provider(self, monkeypatch: pytest.MonkeyPatch) -> str:
+        """An ``openai_compatible`` provider at the in-process simulator's loopback URL,
+        saved with ``SCOPE_ALLOW_PRIVATE_PROVIDER_URLS`` on (left on: the caller turns
+        it off to see the URL refused at call time)."""
+        monkeypatch.setattr(self.api.context.settings, "allow_private_provider_urls", True)
+        name = unique_name("local")
+        response = await self.client.post(f"{V1}/providers", headers=self.headers, json={
+            "name": name, "kind": "openai_compatible",
+            "base_url": f"{self.api.context.simulator_url}/v1", "api_key": "sk-local-test-key",
+            "options": {"headers": {"x-simulator-key": self.key}}})
+        assert response.status_code == 201, response.text
+        return name
+
     async def execute(self, **body: Any) -> httpx.Response:
         body.setdefault("variables", {})
         if "label" not in body:

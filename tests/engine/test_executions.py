@@ -376,20 +376,16 @@ async def test_a_base_url_refused_at_call_time_is_422(lab: Lab,
                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """The URL is checked again before each call: a policy tightened since it was saved
     (or a DNS answer changed since) stops the call."""
-    settings = lab.api.context.settings
-    monkeypatch.setattr(settings, "allow_private_provider_urls", True)
-    created = await lab.client.post(f"{V1}/providers", headers=lab.headers, json={
-        "name": "local", "kind": "openai_compatible",
-        "base_url": f"{lab.api.context.simulator_url}/v1", "api_key": "sk-local-test-key",
-        "options": {"headers": {"x-simulator-key": lab.key}}})
-    assert created.status_code == 201, created.text
+    local = await lab.local_provider(monkeypatch)
     prompt = await lab.prompt("Hi")
-    assert (await lab.execute(prompt=prompt, provider="local",
+    assert (await lab.execute(prompt=prompt, provider=local,
                               model="sim-gpt-mini")).status_code == 201
-    monkeypatch.setattr(settings, "allow_private_provider_urls", False)
-    refused = await lab.execute(prompt=prompt, provider="local", model="sim-gpt-mini")
+    monkeypatch.setattr(lab.api.context.settings, "allow_private_provider_urls", False)
+    refused = await lab.execute(prompt=prompt, provider=local, model="sim-gpt-mini")
     assert refused.status_code == 422
-    assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS" in refused.json()["error"]["message"]
+    message = refused.json()["error"]["message"]
+    assert message.startswith(f"provider '{local}': ")
+    assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS" in message
     assert await lab.calls() == 1
     assert len(await lab.executions()) == 1
 

@@ -306,24 +306,18 @@ async def test_a_base_url_refused_at_call_time_fails_its_cells_saying_why(
         caplog: pytest.LogCaptureFixture) -> None:
     """As for POST /executions: the URL is checked again before each call. A refused
     one is the cell's error (not an internal one), and the provider is not called."""
-    settings = runs.api.context.settings
-    monkeypatch.setattr(settings, "allow_private_provider_urls", True)
-    created = await runs.client.post(f"{V1}/providers", headers=runs.headers, json={
-        "name": "local", "kind": "openai_compatible",
-        "base_url": f"{runs.api.context.simulator_url}/v1", "api_key": "sk-local-test-key",
-        "options": {"headers": {"x-simulator-key": runs.key}}})
-    assert created.status_code == 201, created.text
+    local = await runs.local_provider(monkeypatch)
     prompt = await runs.prompt("Where is {{ city }}?")
     dataset = await runs.golden_set(ITEMS[:2])
-    monkeypatch.setattr(settings, "allow_private_provider_urls", False)
+    monkeypatch.setattr(runs.api.context.settings, "allow_private_provider_urls", False)
     response = await runs.start(dataset, prompt=prompt, versions=[1],
-                                targets=[{"provider": "local", "model": "sim-gpt-mini"}])
+                                targets=[{"provider": local, "model": "sim-gpt-mini"}])
     assert response.status_code == 202, response.text
     run = await runs.wait(response.json()["id"])
     assert run["progress"] == {"done": 2, "total": 2, "failed": 2}
     for result in await runs.results(run["id"]):
         assert result["error"]["code"] == "cell_error"
-        assert result["error"]["message"].startswith("provider 'local': ")
+        assert result["error"]["message"].startswith(f"provider '{local}': ")
         assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS" in result["error"]["message"]
     assert await runs.calls() == 0
     assert "failed unexpectedly" not in caplog.text
