@@ -25,6 +25,7 @@ from scope_api.db import Writer
 from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
+from scope_api.providers import options as provider_options
 from scope_api.providers import url_safety
 from scope_api.providers.catalog import Price, load_catalog
 from scope_api.providers.types import CompletionResult, ProviderConfig, ProviderError
@@ -51,6 +52,8 @@ class Target:
     enabled_models: list[str]
     config: ProviderConfig
     price: Price | None
+    #: Why the provider's stored options cannot be used (``providers.options``), if so.
+    options_problem: str | None = None
 
     async def recheck_url(self, *, allow_private: bool) -> None:
         """Check a user-chosen ``base_url`` against the URL policy again, right before a
@@ -91,7 +94,8 @@ def load_target(ctx: AppContext, *, tenant_id: str, prompt: str, version: int | 
                       provider_id=provider_row.id, provider=provider_row.name,
                       kind=provider_row.kind, custom_base_url=provider_row.base_url,
                       enabled_models=list(provider_row.enabled_models), config=config,
-                      price=price)
+                      price=price,
+                      options_problem=provider_options.problem(provider_row.options))
 
 
 @dataclass(frozen=True)

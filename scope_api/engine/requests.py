@@ -7,7 +7,6 @@ recorded: a request that fails here leaves no trace but its error response.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -58,7 +57,11 @@ class Prepared:
 def prepare(target: Target, *, model: str, variables: Mapping[str, Any],
             parameters: ExecutionParameters) -> Prepared:
     """Render ``target``'s version and build the request for ``model``: ``422`` for
-    missing variables, a model the provider does not allow or an option it lacks."""
+    missing variables, a model the provider does not allow or an option it lacks, or
+    provider options that cannot be used (saved before they were checked)."""
+    if target.options_problem is not None:
+        raise ValidationFailed(f"provider '{target.provider}': {target.options_problem}",
+                               loc=["body", "provider"])
     rendered = render(target.content, variables)
     adapter = choose_adapter(kind=target.kind, provider=target.provider, model=model,
                              enabled_models=target.enabled_models)
@@ -142,17 +145,10 @@ def simulator_config(config: ProviderConfig) -> ProviderConfig:
     ``providers.simulator.faults``), ``latency_ms`` (extra latency per call) and
     ``timeout_s`` (like any provider).
     """
-    latency = config.options.get("latency_ms")
+    latency = config.options.get("latency_ms")  # checked (providers.options)
     if latency is None:
         return config
-    if isinstance(latency, bool) or not isinstance(latency, int | float) \
-            or not math.isfinite(latency) or latency < 0:
-        raise ValidationFailed("the simulator provider's option latency_ms must be a number "
-                               ">= 0", loc=["body", "provider"])
     options = dict(config.options)
-    headers = options.get("headers") or {}
-    if not isinstance(headers, dict):
-        return config  # the adapter refuses malformed headers with its own message
-    options["headers"] = {**headers, LATENCY_HEADER: f"{latency:g}"}
+    options["headers"] = {**(options.get("headers") or {}), LATENCY_HEADER: f"{latency:g}"}
     return ProviderConfig(kind=config.kind, base_url=config.base_url, api_key=config.api_key,
                           options=options)

@@ -52,7 +52,8 @@ async def create_execution(body: ExecutionCreate, principal: ExecutionWriter,
     - `404`: the prompt, the version (or a published one) or the provider does not exist.
     - `422`: a missing variable (every one is named in `details.errors`), a model that is
       not enabled on the provider, a parameter of the wrong type or range, JSON mode on
-      a provider without one, a provider `base_url` the URL policy refuses. Nothing is
+      a provider without one, a provider `base_url` the URL policy refuses, provider
+      `options` saved before they were checked that cannot be used. Nothing is
       recorded and the provider is not called.
     - `502 provider_error` / `504 provider_timeout`: the provider failed (after retries
       on 429, 5xx and connection errors). The failed execution **is** recorded, with the

@@ -9,6 +9,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, SecretStr, StringConstraints, field_validator
 
+from scope_api.providers import options as provider_options
 from scope_api.schemas.common import Body, Name
 
 ProviderKind = Literal["openai", "anthropic", "gemini", "azure_openai", "openai_compatible",
@@ -48,7 +49,12 @@ class _ProviderChecks(Body):
     @field_validator("options", check_fields=False)
     @classmethod
     def check_options(cls, options: dict[str, Any] | None) -> dict[str, Any] | None:
-        if options is not None and len(json.dumps(options)) > MAX_OPTIONS_BYTES:
+        if options is None:
+            return None
+        found = provider_options.problem(options)
+        if found is not None:
+            raise ValueError(found)
+        if len(json.dumps(options)) > MAX_OPTIONS_BYTES:
             raise ValueError(f"options must serialize to at most {MAX_OPTIONS_BYTES} bytes")
         return options
 

@@ -596,3 +596,40 @@ def test_a_key_that_no_configured_master_key_decrypts_is_a_clear_conflict() -> N
     new_box = SecretBox([parse_master_key(NEW_KEY)])
     with pytest.raises(Conflict, match=r"cannot be decrypted.*PATCH /providers/openai-main"):
         provider_service.provider_config(provider, new_box)
+
+
+@pytest.mark.parametrize(("options", "says"), [
+    ({"headers": {"x-a": "é"}}, "options.headers: the value of 'x-a' may hold only visible"),
+    ({"headers": {"x-a": "a\nb"}}, "options.headers: the value of 'x-a' may hold only visible"),
+    ({"headers": {"x-a": 1}}, "options.headers: the value of 'x-a' must be a string"),
+    ({"timeout_s": "x"}, "options.timeout_s must be a number of seconds above 0"),
+    ({"latency_ms": -1}, "options.latency_ms must be a number from 0"),
+])
+async def test_options_a_call_could_not_use_are_refused_when_saved(
+        api: Api, options: dict[str, Any], says: str) -> None:
+    """Such options used to be saved, and then every execution on the provider failed
+    (500 or 502) although the provider was never called."""
+    admin = await api.headers(role="admin")
+    refused = await create(api, admin, expect=422, name="sim", kind="simulator",
+                           options=options)
+    assert says in error_messages(refused)
+    await create(api, admin, name="sim", kind="simulator", options={"timeout_s": 5})
+    patched = await api.client.patch(f"{V1}/providers/sim", json={"options": options},
+                                      headers=admin)
+    assert patched.status_code == 422, patched.text
+    assert says in error_messages(patched)
+    stored = await api.client.get(f"{V1}/providers/sim", headers=admin)
+    assert stored.json()["options"] == {"timeout_s": 5}
+
+
+@pytest.mark.parametrize("number", ["NaN", "Infinity", "1e400"])
+async def test_options_holding_no_json_number_are_refused(api: Api, number: str) -> None:
+    """Python's JSON parser reads these (1e400 as infinity); JSON, and PostgreSQL, have
+    no such number."""
+    admin = await api.headers(role="admin")
+    response = await api.client.post(
+        f"{V1}/providers", headers={**admin, "content-type": "application/json"},
+        content=f'{{"name": "sim", "kind": "simulator", "options": {{"timeout_s": {number}}}}}')
+    assert response.status_code == 422, response.text
+    assert "options must not hold NaN or Infinity" in error_messages(response)
+    assert (await api.client.get(f"{V1}/providers", headers=admin)).json()["data"] == []

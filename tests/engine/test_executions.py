@@ -7,7 +7,9 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from scope_api.models import Provider
 from tests.engine.conftest import MODELS, Lab, expected_cost
 from tests.factories import V1
 
@@ -389,3 +391,21 @@ async def test_a_base_url_refused_at_call_time_is_422(lab: Lab,
     assert await lab.calls() == 1
     assert len(await lab.executions()) == 1
 
+
+
+async def test_provider_options_saved_unchecked_are_a_422_before_the_call(lab: Lab) -> None:
+    """A provider row whose options were saved before they were checked (or by hand):
+    the execution is refused naming the problem, nothing is recorded and the provider
+    is not called (it used to be a 500, or a recorded 502)."""
+    provider = await lab.provider()
+    with lab.api.context.database.unit_of_work() as session:
+        session.execute(update(Provider).where(Provider.name == provider).values(
+            options={"headers": {"x-simulator-key": lab.key, "x-a": "a\nb"}}))
+    prompt = await lab.prompt("Hi")
+    refused = await lab.execute(prompt=prompt, provider=provider, model="sim-gpt-mini")
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["message"] == (
+        f"provider '{provider}': options.headers: the value of 'x-a' may hold only visible "
+        "ASCII characters, spaces and tabs")
+    assert await lab.calls() == 0
+    assert await lab.executions() == []

@@ -342,17 +342,11 @@ async def test_extra_headers_are_sent_but_cannot_replace_the_credentials() -> No
     assert provider.requests[0].headers["x-sim-fault"] == "status=503"
     assert provider.requests[0].headers.get_list("authorization") == [f"Bearer {KEY}"]
 
-    with pytest.raises(ProviderError, match="headers must map"):
-        await run("openai", provider, cfg=config("openai", headers={"X-Retries": 3}))
-
 
 async def test_timeout_option_reaches_the_request() -> None:
     provider = Provider(httpx.Response(200, json=sample("gemini")["response"]))
     await run("gemini", provider, cfg=config("gemini", timeout_s=2.5))
     assert provider.requests[0].extensions["timeout"] == httpx.Timeout(2.5).as_dict()
-    for bad in (0, -1, "10", True):
-        with pytest.raises(ProviderError, match="timeout_s"):
-            await run("gemini", provider, cfg=config("gemini", timeout_s=bad))
 
 
 @pytest.mark.parametrize(("kind", "base_url", "model", "url"), [

@@ -39,7 +39,6 @@ import functools
 import json
 import math
 import time
-from collections.abc import Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, NoReturn
 
@@ -129,21 +128,17 @@ def _url(url: str) -> httpx.URL:
     return httpx.URL(url)
 
 
+# The options are checked before any call (``providers.options``, when saved and
+# when loaded for a call): here they are only read.
+
 def timeout_s(config: ProviderConfig) -> float:
     """The per-request timeout: ``options["timeout_s"]`` or 60 s."""
-    value = config.options.get("timeout_s", DEFAULT_TIMEOUT_S)
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ProviderError("provider option timeout_s must be a positive number of seconds")
-    return float(value)
+    return float(config.options.get("timeout_s") or DEFAULT_TIMEOUT_S)
 
 
 def extra_headers(config: ProviderConfig) -> dict[str, str]:
     """``options["headers"]``: extra request headers (e.g. a proxy's, or simulator faults)."""
-    value = config.options.get("headers") or {}
-    if not isinstance(value, Mapping) or not all(
-            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ProviderError("provider option headers must map header names to strings")
-    return dict(value)
+    return dict(config.options.get("headers") or {})
 
 
 class HttpAdapter:

@@ -16,7 +16,7 @@ from typing import ClassVar
 from urllib.parse import quote, urlencode
 
 from scope_api.providers.adapters.openai import OpenAIFormat
-from scope_api.providers.types import CompletionRequest, ProviderConfig, ProviderError
+from scope_api.providers.types import CompletionRequest, ProviderConfig
 
 DEFAULT_API_VERSION = "2024-10-21"
 
@@ -32,14 +32,10 @@ class AzureOpenAIAdapter(OpenAIFormat):
         return {"api-key": api_key}
 
     def url(self, base_url: str, request: CompletionRequest, config: ProviderConfig) -> str:
+        # Both checked when the options were saved and loaded (providers.options).
         deployments = config.options.get("deployments") or {}
         api_version = config.options.get("api_version") or DEFAULT_API_VERSION
-        if not isinstance(deployments, dict) or not isinstance(api_version, str):
-            raise ProviderError("Azure OpenAI options: deployments must map model names to "
-                                "deployment names and api_version must be a string")
         deployment = deployments.get(request.model, request.model)
-        if not isinstance(deployment, str) or not deployment:
-            raise ProviderError(f"Azure OpenAI: no deployment name for model {request.model!r}")
         query = urlencode({"api-version": api_version})
         return (f"{base_url}/openai/deployments/{quote(deployment, safe='')}"
                 f"/chat/completions?{query}")
