@@ -5,14 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import AwareDatetime
 
 from scope_api.deps import ContextDep, PageDep, ResourceId, SessionDep, require
 from scope_api.engine.execute import execute
 from scope_api.engine.record import Recorded
 from scope_api.models import Execution
 from scope_api.pagination import Page
-from scope_api.schemas.common import NAME_PATTERN, error_responses
+from scope_api.schemas.common import NAME_PATTERN, Instant, error_responses
 from scope_api.schemas.executions import (
     ExecutionCreate,
     ExecutionError,
@@ -74,7 +73,7 @@ def list_executions(
         provider: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
         model: Annotated[str | None, Query(pattern=MODEL_PATTERN)] = None,
         status: Annotated[ExecutionStatus | None, Query()] = None,
-        since: Annotated[AwareDatetime | None, Query(
+        since: Annotated[Instant | None, Query(
             description="RFC 3339 with an offset, e.g. 2026-11-26T10:00:00Z; inclusive")] = None,
 ) -> Page[ExecutionOut]:
     """The tenant's executions, newest first, filtered by prompt, provider, model, status

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from scope_api.context import AppContext
@@ -14,7 +13,7 @@ from scope_api.engine.runs import estimate
 from scope_api.models import Run, RunCell
 from scope_api.pagination import Page
 from scope_api.routes.golden_sets import SetExists
-from scope_api.schemas.common import NAME_PATTERN, error_responses
+from scope_api.schemas.common import NAME_PATTERN, Instant, error_responses
 from scope_api.schemas.runs import Estimate, Progress, ResultOut, RunCreate, RunOut, RunTarget
 from scope_api.security.principal import Principal
 from scope_api.services import run_summary, runs
@@ -105,7 +104,7 @@ def get_run(id: RunId, principal: RunReader, session: SessionDep, ctx: ContextDe
             responses=error_responses(404))
 def get_results(
         id: RunId, principal: RunReader, session: SessionDep, ctx: ContextDep, page: PageDep,
-        since: Annotated[AwareDatetime | None, Query(
+        since: Annotated[Instant | None, Query(
             description="only cells completed at or after this time (RFC 3339 with an "
                         "offset); a cursor belongs to the `since` it was made with")] = None,
 ) -> Page[ResultOut]:

@@ -5,12 +5,11 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query
-from pydantic import AwareDatetime
 
 from scope_api.deps import ContextDep, PageDep, SessionDep, require
 from scope_api.models import ExecutionSpan
 from scope_api.pagination import Page
-from scope_api.schemas.common import NAME_PATTERN, error_responses
+from scope_api.schemas.common import NAME_PATTERN, Instant, error_responses
 from scope_api.schemas.executions import SpanOut, SpanStatus
 from scope_api.schemas.providers import MODEL_PATTERN
 from scope_api.security.principal import Principal
@@ -21,7 +20,7 @@ router = APIRouter(tags=["traces"], responses=error_responses(400, 401, 403, 422
 
 TraceReader = Annotated[Principal, Depends(require("traces:read"))]
 TraceId = Annotated[str, Path(pattern=r"^[0-9a-f]{32}$", description="32 lowercase hex digits")]
-Instant = Annotated[AwareDatetime | None, Query(description="RFC 3339 with an offset")]
+InstantQuery = Annotated[Instant | None, Query(description="RFC 3339 with an offset")]
 
 
 def span_out(s: ExecutionSpan) -> SpanOut:
@@ -35,7 +34,7 @@ def list_traces(principal: TraceReader, session: SessionDep, ctx: ContextDep, pa
                 prompt: Annotated[str | None, Query(pattern=NAME_PATTERN)] = None,
                 model: Annotated[str | None, Query(pattern=MODEL_PATTERN)] = None,
                 status: Annotated[SpanStatus | None, Query()] = None,
-                since: Instant = None, until: Instant = None) -> Page[SpanOut]:
+                since: InstantQuery = None, until: InstantQuery = None) -> Page[SpanOut]:
     """Execution spans, newest start first: one per execution, with the GenAI semantic
     convention attributes (`gen_ai.*`) and Scope's (`scope.*`). `since` (inclusive) and
     `until` (exclusive) bound the span's start; `status` is `ok` or `error`."""

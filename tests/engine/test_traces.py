@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+
+import pytest
 
 from tests.engine.conftest import Lab
 from tests.factories import V1
@@ -97,3 +100,24 @@ async def test_unknown_and_malformed_traces(lab: Lab) -> None:
     for bad in ({"since": "soon"}, {"until": "2026-11-26"}, {"status": "failed"}):
         response = await lab.client.get(f"{V1}/traces", params=bad, headers=lab.headers)
         assert response.status_code == 422, (bad, response.text)
+
+
+@pytest.mark.parametrize(("path", "param", "value"), [
+    ("/executions", "since", "0001-01-01T00:00:00+01:00"),
+    ("/traces", "since", "0001-01-01T00:00:00+01:00"),
+    ("/traces", "until", "9999-12-31T23:59:59-05:00"),
+    (f"/runs/{uuid.uuid4().hex}/results", "since", "9999-12-31T23:59:59-05:00"),
+])
+async def test_a_time_filter_outside_the_calendar_in_utc_is_a_422(
+        lab: Lab, path: str, param: str, value: str) -> None:
+    """Valid RFC 3339 times that fall before year 1 or after 9999 once in UTC: they used
+    to reach the database layer and come back as a 500."""
+    response = await lab.client.get(f"{V1}{path}", params={param: value},
+                                    headers=lab.headers)
+    assert response.status_code == 422, response.text
+    error = response.json()["error"]
+    assert error["details"]["errors"][0]["loc"] == ["query", param]
+    assert "within the years 1 to 9999 in UTC" in error["details"]["errors"][0]["msg"]
+    edge = await lab.client.get(f"{V1}/traces", params={param: "0001-01-01T00:00:00Z"},
+                                headers=lab.headers)
+    assert edge.status_code == 200, edge.text  # the first instant in UTC is fine
