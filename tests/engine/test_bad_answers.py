@@ -1,11 +1,12 @@
-"""Providers that answer what no simulator fault produces: a huge body, an HTML page."""
+"""Providers that answer what no simulator fault produces: a huge body, an HTML page,
+negative token counts."""
 
 from __future__ import annotations
 
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from scope_api.engine.simulator_server import InProcessSimulator
@@ -18,6 +19,12 @@ def _misbehaving_provider() -> Starlette:
 
     async def complete(request: Request) -> Response:
         model = (await request.json())["model"]
+        if model == "negative":
+            return JSONResponse({
+                "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
+                "model": model, "choices": [{"index": 0, "finish_reason": "stop",
+                                             "message": {"role": "assistant", "content": "Hi"}}],
+                "usage": {"prompt_tokens": -5, "completion_tokens": 3, "total_tokens": -2}})
         if model == "huge":
             return Response(b'{"choices": "' + b"x" * (11 * 1024 * 1024) + b'"}',
                             media_type="application/json")
@@ -48,3 +55,28 @@ async def test_huge_or_garbage_answers_are_502_and_recorded(
         ("html", "failed", "provider_error"), ("huge", "failed", "provider_error")]
     assert all(e["warnings"] == [f"model '{e['model']}' is not in the catalog: cost unknown"]
                for e in recorded)
+
+
+async def test_negative_token_counts_are_no_usage_not_a_500(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A priced model whose provider reports a negative count: the call succeeded, its
+    cost is unknown and says why (the count used to reach the pricing and fail there)."""
+    monkeypatch.setattr(lab.api.context.settings, "allow_private_provider_urls", True)
+    server = InProcessSimulator(_misbehaving_provider())
+    url = await server.start()
+    try:
+        created = await lab.client.post(f"{V1}/providers", headers=lab.headers, json={
+            "name": "odd", "kind": "openai_compatible", "base_url": f"{url}/v1"})
+        assert created.status_code == 201, created.text
+        priced = await lab.client.put(f"{V1}/models/odd/negative/price", headers=lab.headers,
+                                      json={"input_per_mtok_usd": 1, "output_per_mtok_usd": 2})
+        assert priced.status_code == 200, priced.text
+        prompt = await lab.prompt("Hi")
+        answer = await lab.execute(prompt=prompt, provider="odd", model="negative")
+    finally:
+        await server.stop()
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["output"], body["input_tokens"], body["output_tokens"], body["cost_usd"]) == (
+        "Hi", None, 3, None)
+    assert body["warnings"] == ["the provider reported no token usage: cost unknown"]

@@ -186,6 +186,24 @@ async def test_missing_usage_is_none_not_zero(kind: str) -> None:
     assert result.output == "Bonjour."
 
 
+@pytest.mark.parametrize(("kind", "usage", "expected"), [
+    ("openai", {"prompt_tokens": -5, "completion_tokens": 3}, Usage(None, 3)),
+    ("openai", {"prompt_tokens": 5, "completion_tokens": "3"}, Usage(5, None)),
+    ("anthropic", {"input_tokens": 5, "output_tokens": -1}, Usage(5, None)),
+    ("gemini", {"promptTokenCount": -5, "candidatesTokenCount": 3}, Usage(None, 3)),
+    ("gemini", {"promptTokenCount": 5, "candidatesTokenCount": 3, "thoughtsTokenCount": -2},
+     Usage(5, None)),
+    ("gemini", {"promptTokenCount": 5}, Usage(5, 0)),  # proto3 JSON leaves out zeros
+])
+async def test_a_count_that_is_not_one_is_unknown(kind: str, usage: dict[str, object],
+                                                  expected: Usage) -> None:
+    """Negative or non-integer counts cannot be priced: they are unknown, not 0."""
+    answer = sample(kind)["response"]
+    answer["usageMetadata" if kind == "gemini" else "usage"] = usage
+    result = await run(kind, Provider(httpx.Response(200, json=answer)))
+    assert result.usage == expected
+
+
 @pytest.mark.parametrize(("kind", "change", "output", "reason"), [
     ("openai", lambda a: a["choices"][0].update(finish_reason="length"), "Bonjour.", "length"),
     ("anthropic", lambda a: a.update(stop_reason="max_tokens"), "Bonjour.", "length"),

@@ -109,8 +109,10 @@ def _finite_nonnegative(value: str) -> float | None:
 
 
 def as_int(value: object) -> int | None:
-    """A token count, or ``None`` when the provider left it out or sent something else."""
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A token count, or ``None`` when the provider left it out or sent something else
+    (a negative count too: it cannot be priced)."""
+    return value if isinstance(value, int) and not isinstance(value, bool) \
+        and value >= 0 else None
 
 
 def need(value: object, kind: type, what: str) -> Any:

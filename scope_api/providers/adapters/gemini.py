@@ -119,11 +119,12 @@ def _usage(metadata: object) -> Usage:
     if not isinstance(metadata, dict):
         return Usage(None, None)
 
-    def count(name: str) -> int:
-        return as_int(metadata.get(name, 0)) or 0
+    def count(name: str) -> int | None:  # None: present but not a count
+        return as_int(metadata.get(name, 0))
 
+    candidates, thoughts = count("candidatesTokenCount"), count("thoughtsTokenCount")
     return Usage(count("promptTokenCount"),
-                 count("candidatesTokenCount") + count("thoughtsTokenCount"))
+                 None if candidates is None or thoughts is None else candidates + thoughts)
 
 
 def _finish_reason(reason: object) -> str | None:
