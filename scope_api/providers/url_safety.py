@@ -71,11 +71,16 @@ class UnsafeUrl(ValueError):
 
 
 def _embedded_ipv4(address: IPAddress) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 address carries (mapped, 6to4, Teredo client, NAT64)."""
+    """The IPv4 address an IPv6 address carries (mapped, IPv4-compatible, 6to4, Teredo
+    client, NAT64)."""
     if not isinstance(address, ipaddress.IPv6Address):
         return None
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
+    if int(address) >> 32 == 0 and int(address) > 1:
+        # ::a.b.c.d, IPv4-compatible (deprecated by RFC 4291, still parsed); :: and ::1
+        # are the unspecified and loopback addresses, classified as themselves.
+        return ipaddress.IPv4Address(int(address))
     if address.sixtofour is not None:
         return address.sixtofour
     if address.teredo is not None:

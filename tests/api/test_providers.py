@@ -357,6 +357,8 @@ ALWAYS_REFUSED = [
     ("http://metadata.google.internal/computeMetadata/v1", "cloud metadata"),
     ("http://[fd00:ec2::254]/", "cloud metadata"),
     ("http://[::ffff:169.254.169.254]/", "cloud metadata"),
+    ("http://[::169.254.169.254]/", "cloud metadata"),  # IPv4-compatible, deprecated
+    ("http://[::169.254.1.2]/", "link-local"),
     ("http://100.100.100.200/", "cloud metadata"),
     ("http://169.254.1.2:8080/v1", "link-local"),
     ("http://[fe80::1]/", "link-local"),
@@ -366,7 +368,7 @@ ALWAYS_REFUSED = [
     ("https://does-not-exist.invalid/v1", "could not be resolved"),
 ]
 PRIVATE = ["http://127.0.0.1:8000/v1", "http://localhost:11434/v1", "http://10.0.0.5/v1",
-           "http://[::1]:8000/", "http://192.168.1.20/"]
+           "http://[::1]:8000/", "http://192.168.1.20/", "http://[::127.0.0.1]/"]
 
 
 @pytest.fixture
