@@ -87,7 +87,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         checkpointer = context.checkpointer = Checkpointer.start_if_sqlite(
             context.database.engine)
         simulator = InProcessSimulator()
-        context.http = provider_http_client()
+        context.http = provider_http_client(
+            allow_private=lambda: context.settings.allow_private_provider_urls)
         worker = context.run_worker = RunWorker(context)
         recorder = context.recorder = ExecutionRecorder(context)
         try:

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import functools
 import ssl
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
 import httpx
 
 from scope_api.engine.proxies import Proxies
+from scope_api.engine.resolver import PolicyResolver
 
 MAX_CONNECTIONS = 256
 KEEPALIVE_S = 5.0
@@ -82,18 +83,25 @@ class _Body(httpx.AsyncByteStream):
 
 class ProviderTransport(httpx.AsyncBaseTransport):
     """httpx's transport interface over one aiohttp session, opened on the first call
-    (in the event loop that makes it); through the environment's proxy, if any."""
+    (in the event loop that makes it); through the environment's proxy, if any. Host
+    names resolve through ``engine.resolver``: an address the base-URL policy refuses
+    (private ones unless ``allow_private()``) raises ``url_safety.UnsafeUrl``."""
 
-    def __init__(self, proxies: Proxies | None = None) -> None:
+    def __init__(self, proxies: Proxies | None = None, *,
+                 allow_private: Callable[[], bool] = lambda: False) -> None:
         self._session: aiohttp.ClientSession | None = None
         self._proxies = Proxies() if proxies is None else proxies
+        self._allow_private = allow_private
 
     def _open(self) -> aiohttp.ClientSession:
+        resolver = PolicyResolver(allow_private=self._allow_private,
+                                  exempt=self._proxies.is_proxy_host)
         # No cookie jar: one session serves every tenant, and a cookie one provider sets
         # must never ride along on another tenant's call to the same host.
         self._session = aiohttp.ClientSession(
             connector=aiohttp.TCPConnector(limit=MAX_CONNECTIONS, ssl=_tls_context(),
-                                           keepalive_timeout=KEEPALIVE_S),
+                                           keepalive_timeout=KEEPALIVE_S,
+                                           resolver=resolver),
             cookie_jar=aiohttp.DummyCookieJar())
         return self._session
 
@@ -163,8 +171,10 @@ def _tls_context() -> ssl.SSLContext:
     return httpx.create_ssl_context()
 
 
-def provider_http_client() -> httpx.AsyncClient:
+def provider_http_client(*, allow_private: Callable[[], bool] = lambda: False
+                         ) -> httpx.AsyncClient:
     """A client for provider calls (per-call timeouts come from the adapters), through
-    the proxy the environment names (``scope_api.engine.proxies``)."""
+    the proxy the environment names (``scope_api.engine.proxies``); host names that
+    resolve to private addresses are refused unless ``allow_private()``."""
     return ProviderClient(timeout=httpx.Timeout(60.0, connect=10.0), follow_redirects=False,
-                          transport=ProviderTransport())
+                          transport=ProviderTransport(allow_private=allow_private))

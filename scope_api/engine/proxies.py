@@ -44,6 +44,10 @@ class Proxies:
     def __bool__(self) -> bool:
         return bool(self._by_scheme)
 
+    def is_proxy_host(self, host: str) -> bool:
+        """Whether ``host`` is one of the proxies' own hosts."""
+        return any(proxy.url.host == host for proxy in self._by_scheme.values())
+
     def for_url(self, scheme: str, host: str) -> Proxy | None:
         """The proxy for a request to ``host`` over ``scheme``; ``None``: go direct."""
         proxy = self._by_scheme.get(scheme) or self._by_scheme.get("all")

@@ -20,11 +20,14 @@ the server reach what only it can reach. The policy (API.md, start-up contract):
 
 DNS rebinding: a check when the URL is saved proves nothing about what the
 name resolves to later, when the call is made (a hostile DNS server can answer
-a public address now and 169.254.169.254 then). The call path must therefore
-re-check with :func:`resolve_checked` right before connecting, and should
-connect to one of the addresses it returned (pinning) rather than resolving
-again. URLs Scope itself chooses (the providers' official endpoints, the
-in-process simulator) are not subject to this policy.
+a public address now and 169.254.169.254 then). The call path therefore
+re-checks with :func:`resolve_checked` right before the call (a clear ``422``),
+and the provider HTTP client judges, with :func:`judge`, the addresses it
+actually connects to (``engine.resolver``), so an answer that changes between
+the two is caught too. URLs Scope itself chooses (the providers' official
+endpoints, the in-process simulator) are not re-checked before the call; the
+client still judges every host name it connects to, except the proxies the
+operator configured.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import asyncio
 import functools
 import ipaddress
 import socket
+from collections.abc import Sequence
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -185,20 +189,21 @@ def _parsed(url: str) -> tuple[Target, IPAddress | None]:
     return target, _literal(target.host)
 
 
-def _judge(target: Target, addresses: list[IPAddress], allow_private: bool) -> None:
+def judge(host: str, addresses: Sequence[IPAddress], *, allow_private: bool) -> None:
+    """``UnsafeUrl`` unless every address ``host`` resolves to may be called."""
     for address in addresses:
         verdict = classify(address)
         if verdict == "public" or (verdict == "private" and allow_private):
             continue
-        shown = "" if target.host == str(address) else f" resolves to {address}, which"
-        raise UnsafeUrl(verdict, f"base_url host '{target.host}'{shown} is {_EXPLAIN[verdict]}")
+        shown = "" if host == str(address) else f" resolves to {address}, which"
+        raise UnsafeUrl(verdict, f"base_url host '{host}'{shown} is {_EXPLAIN[verdict]}")
 
 
 def resolve_checked_sync(url: str, *, allow_private: bool) -> list[IPAddress]:
     """Check ``url`` and every address its host resolves to; return the addresses."""
     target = parse(url)
     addresses = _resolve(target)
-    _judge(target, addresses, allow_private)
+    judge(target.host, addresses, allow_private=allow_private)
     return addresses
 
 
@@ -211,12 +216,12 @@ async def resolve_checked(url: str, *, allow_private: bool,
     """
     target, literal = _parsed(url)  # cheap refusals first, with no thread and no DNS
     if literal is not None:  # an IP address resolves to itself: no thread, no DNS
-        _judge(target, [literal], allow_private)
+        judge(target.host, [literal], allow_private=allow_private)
         return [literal]
     try:
         addresses = await asyncio.wait_for(asyncio.to_thread(_resolve, target), timeout_s)
     except TimeoutError:
         raise UnsafeUrl("dns", f"base_url host '{target.host}' did not resolve within "
                                f"{timeout_s:g} s") from None
-    _judge(target, addresses, allow_private)
+    judge(target.host, addresses, allow_private=allow_private)
     return addresses

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -10,6 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from scope_api.models import Provider
+from scope_api.providers import url_safety
 from tests.engine.conftest import MODELS, Lab, expected_cost
 from tests.factories import V1
 
@@ -409,3 +411,29 @@ async def test_provider_options_saved_unchecked_are_a_422_before_the_call(lab: L
         "ASCII characters, spaces and tabs")
     assert await lab.calls() == 0
     assert await lab.executions() == []
+
+
+async def test_a_host_that_resolves_elsewhere_when_called_is_refused_there(
+        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+    """DNS rebinding: the name passes the check before the call (here its DNS answers a
+    public address), then resolves to a refused one when the client connects. The
+    connection is refused, the failure recorded, and the provider never reached."""
+    settings = lab.api.context.settings
+    monkeypatch.setattr(settings, "allow_private_provider_urls", True)
+    url = lab.api.context.simulator_url.replace("127.0.0.1", "localhost")
+    created = await lab.client.post(f"{V1}/providers", headers=lab.headers, json={
+        "name": "rebound", "kind": "openai_compatible", "base_url": f"{url}/v1",
+        "options": {"headers": {"x-simulator-key": lab.key}}})
+    assert created.status_code == 201, created.text
+    monkeypatch.setattr(settings, "allow_private_provider_urls", False)
+    monkeypatch.setattr(url_safety, "_resolve",
+                        lambda target: [ipaddress.ip_address("1.1.1.1")])
+    prompt = await lab.prompt("Hi")
+    answer = await lab.execute(prompt=prompt, provider="rebound", model="sim-gpt-mini")
+    assert answer.status_code == 502, answer.text
+    message = answer.json()["error"]["message"]
+    assert "base_url host 'localhost' resolves to " in message
+    assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS=true" in message
+    assert await lab.calls() == 0
+    [recorded] = await lab.executions()
+    assert (recorded["status"], recorded["error"]["code"]) == ("failed", "provider_error")

@@ -4,19 +4,25 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import ipaddress
 import json
+import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import httpx
 import pytest
+from aiohttp.abc import AbstractResolver, ResolveResult
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from scope_api.engine.http import provider_http_client
+from scope_api.engine.resolver import PolicyResolver
 from scope_api.engine.simulator_server import InProcessSimulator
+from scope_api.providers import url_safety
 from scope_api.providers.adapters import ADAPTERS
 from scope_api.providers.types import CompletionRequest, ProviderConfig, ProviderError
 
@@ -61,6 +67,12 @@ async def raw_server(handler: Handler) -> AsyncIterator[int]:
         await server.wait_closed()
 
 
+def local_client() -> httpx.AsyncClient:
+    """The provider client as a server with SCOPE_ALLOW_PRIVATE_PROVIDER_URLS=true has it:
+    the test servers listen on loopback, a private address."""
+    return provider_http_client(allow_private=lambda: True)
+
+
 def chat() -> CompletionRequest:
     return CompletionRequest.from_text("m", "hello")
 
@@ -69,7 +81,7 @@ async def test_a_cookie_one_provider_call_got_is_never_sent_on_the_next(
         provider: tuple[str, list[dict[str, Any]]]) -> None:
     url, seen = provider
     adapter = ADAPTERS["openai_compatible"]
-    async with provider_http_client() as client:
+    async with local_client() as client:
         for key in ("sk-tenant-a", "sk-tenant-b"):
             result = await adapter.complete(
                 chat(), config=ProviderConfig("openai_compatible", url, key), client=client)
@@ -84,7 +96,7 @@ async def test_option_headers_replace_the_adapters_whatever_their_case(
     url, seen = provider
     config = ProviderConfig("openai_compatible", url, "sk-x",
                             {"headers": {"Accept": "application/json; q=1", "X-Proxy": "p"}})
-    async with provider_http_client() as client:
+    async with local_client() as client:
         await ADAPTERS["openai_compatible"].complete(chat(), config=config, client=client)
     names = [name for name, _ in seen[0]["headers"]]
     assert len(names) == len(set(names)), names
@@ -100,7 +112,7 @@ async def test_option_headers_replace_the_adapters_whatever_their_case(
 async def test_the_client_keeps_no_cookie_and_takes_none(
         provider: tuple[str, list[dict[str, Any]]]) -> None:
     url, _ = provider
-    async with provider_http_client() as client:
+    async with local_client() as client:
         await ADAPTERS["openai_compatible"].complete(
             chat(), config=ProviderConfig("openai_compatible", url, "sk-a"), client=client)
         assert not client.cookies
@@ -121,7 +133,7 @@ async def test_a_gzipped_answer_is_decoded() -> None:
         await writer.drain()
         writer.close()
 
-    async with raw_server(gzipped) as port, provider_http_client() as client:
+    async with raw_server(gzipped) as port, local_client() as client:
         config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
         result = await ADAPTERS["openai"].complete(chat(), config=config, client=client)
     assert result.output == "hi"
@@ -135,7 +147,7 @@ async def test_a_server_answering_something_other_than_http_is_a_retryable_error
         await writer.drain()
         writer.close()
 
-    async with raw_server(garbage) as port, provider_http_client() as client:
+    async with raw_server(garbage) as port, local_client() as client:
         config = ProviderConfig("openai", f"http://127.0.0.1:{port}", "sk-x")
         with pytest.raises(ProviderError) as info:
             await ADAPTERS["openai"].complete(chat(), config=config, client=client)
@@ -175,9 +187,11 @@ def use_proxy(monkeypatch: pytest.MonkeyPatch, url: str, no_proxy: str = "") -> 
 
 async def test_provider_calls_go_through_the_environments_proxy(
         proxy: tuple[int, list[dict[str, str]]], monkeypatch: pytest.MonkeyPatch) -> None:
-    """Behind an egress proxy: the provider's host is reachable only through it."""
+    """Behind an egress proxy: the provider's host is reachable only through it. The
+    proxy's own host is the operator's choice: a private address, and allowed although
+    private provider addresses are not."""
     port, seen = proxy
-    use_proxy(monkeypatch, f"http://scope:pr0xy-secret@127.0.0.1:{port}")
+    use_proxy(monkeypatch, f"http://scope:pr0xy-secret@localhost:{port}")
     config = ProviderConfig("openai_compatible", "http://llm.example.invalid/v1", "sk-x")
     async with provider_http_client() as client:
         result = await ADAPTERS["openai_compatible"].complete(chat(), config=config,
@@ -195,7 +209,7 @@ async def test_no_proxy_hosts_and_loopback_are_reached_directly(
     port, seen = proxy
     url, provider_seen = provider
     use_proxy(monkeypatch, f"http://127.0.0.1:{port}", no_proxy=".example.invalid")
-    async with provider_http_client() as client:
+    async with local_client() as client:
         # Loopback (here the test's provider, or Scope's own simulator): never proxied.
         await ADAPTERS["openai_compatible"].complete(
             chat(), config=ProviderConfig("openai_compatible", url, "sk-a"), client=client)
@@ -217,9 +231,77 @@ async def test_https_calls_tunnel_through_the_proxy_with_its_credentials(
     use_proxy(monkeypatch, f"http://scope:pr0xy-secret@127.0.0.1:{port}")
     monkeypatch.setenv("HTTPS_PROXY", f"http://scope:pr0xy-secret@127.0.0.1:{port}")
     config = ProviderConfig("openai", "https://llm.example.invalid/v1", "sk-x")
-    async with provider_http_client() as client:
+    async with local_client() as client:
         with pytest.raises(ProviderError):  # this proxy answers instead of tunnelling
             await ADAPTERS["openai"].complete(chat(), config=config, client=client)
     assert seen[0]["request_line"] == "CONNECT llm.example.invalid:443 HTTP/1.1"
     assert seen[0]["proxy-authorization"] == "Basic c2NvcGU6cHIweHktc2VjcmV0"
     assert "authorization" not in seen[0]  # the provider's key stays inside the tunnel
+
+
+# --- the base-URL policy where the connection is made ---------------------------------
+
+async def test_a_host_name_is_judged_by_the_addresses_the_client_connects_to(
+        provider: tuple[str, list[dict[str, Any]]]) -> None:
+    """``localhost`` resolves to a loopback address: refused by the connection itself
+    unless private addresses are allowed. An IP literal is judged before the call (it
+    cannot change), so the client connects to it as written."""
+    url, seen = provider
+    config = ProviderConfig("openai_compatible", url, "sk-a")
+    async with provider_http_client() as client:
+        with pytest.raises(ProviderError) as refused:
+            await ADAPTERS["openai_compatible"].complete(chat(), config=config, client=client)
+        literal = ProviderConfig("openai_compatible", url.replace("localhost", "127.0.0.1"),
+                                 "sk-a")
+        await ADAPTERS["openai_compatible"].complete(chat(), config=literal, client=client)
+    assert refused.value.message.startswith(
+        "OpenAI-compatible provider: base_url host 'localhost' resolves to ")
+    assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS=true" in refused.value.message
+    assert not refused.value.retryable
+    assert len(seen) == 1  # the literal's call only
+    async with local_client() as client:
+        await ADAPTERS["openai_compatible"].complete(chat(), config=config, client=client)
+    assert len(seen) == 2
+
+
+class _Answers(AbstractResolver):
+    """A DNS server that answers what the test says."""
+
+    def __init__(self, address: str) -> None:
+        self.address = address
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[ResolveResult]:
+        return [{"hostname": host, "host": self.address, "port": port, "family": family,
+                 "proto": 0, "flags": 0}]
+
+    async def close(self) -> None:
+        return None
+
+
+@pytest.mark.parametrize(("address", "allow_private", "verdict"), [
+    ("169.254.169.254", True, "metadata"),
+    ("fe80::1", True, "link_local"),
+    ("10.0.0.5", False, "private"),
+    ("::ffff:127.0.0.1", False, "private"),
+])
+async def test_the_resolver_refuses_what_the_policy_refuses(
+        address: str, allow_private: bool, verdict: str) -> None:
+    resolver = PolicyResolver(allow_private=lambda: allow_private, inner=_Answers(address))
+    with pytest.raises(url_safety.UnsafeUrl) as refused:
+        await resolver.resolve("llm.example", 443)
+    assert refused.value.reason == verdict
+    assert f"'llm.example' resolves to {ipaddress.ip_address(address)}" in \
+        refused.value.message
+
+
+async def test_the_resolver_passes_public_allowed_and_proxy_hosts() -> None:
+    public = PolicyResolver(allow_private=lambda: False, inner=_Answers("1.1.1.1"))
+    assert [a["host"] for a in await public.resolve("llm.example", 443)] == ["1.1.1.1"]
+    private = PolicyResolver(allow_private=lambda: True, inner=_Answers("10.0.0.5"))
+    assert [a["host"] for a in await private.resolve("llm.internal", 443)] == ["10.0.0.5"]
+    proxy = PolicyResolver(allow_private=lambda: False, inner=_Answers("10.0.0.9"),
+                           exempt=lambda host: host == "proxy.corp")
+    assert [a["host"] for a in await proxy.resolve("proxy.corp", 3128)] == ["10.0.0.9"]
+    with pytest.raises(url_safety.UnsafeUrl):
+        await proxy.resolve("llm.internal", 443)

@@ -57,7 +57,8 @@ class RunWorker:
                                             asyncio.Future[bool]]] = asyncio.Queue()
         self._loop_task: asyncio.Task[None] | None = None
         self._recorder_task: asyncio.Task[None] | None = None
-        self._http = provider_http_client()
+        self._http = provider_http_client(
+            allow_private=lambda: ctx.settings.allow_private_provider_urls)
 
     def start(self) -> None:
         loop = asyncio.get_running_loop()

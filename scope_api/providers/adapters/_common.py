@@ -45,6 +45,7 @@ from typing import Any, ClassVar, NoReturn
 import httpx
 
 from scope_api import __version__
+from scope_api.providers import url_safety
 from scope_api.providers.types import (
     CompletionRequest,
     CompletionResult,
@@ -246,6 +247,8 @@ class HttpAdapter:
                                 retryable=True) from None
         except httpx.TransportError as exc:
             raise ProviderError(f"could not reach {name} ({type(exc).__name__})") from None
+        except url_safety.UnsafeUrl as exc:  # the host's address, judged as it connects
+            raise ProviderError(f"{name}: {exc.message}") from None
 
         if not 200 <= response.status_code < 300:
             self._raise_for_status(response, raw, config)
