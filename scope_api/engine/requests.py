@@ -80,6 +80,8 @@ def render(content: templating.Content, variables: Mapping[str, Any]) -> templat
                   for name in exc.names]
         names = ", ".join(exc.names)
         raise ValidationFailed(f"missing variables: {names}", errors=errors) from None
+    except templating.RenderLimitError as exc:
+        raise ValidationFailed(exc.message, loc=["body", "variables"]) from None
     except templating.TemplateValueError as exc:
         raise ValidationFailed(exc.message, loc=["body", "variables", exc.name]) from None
     except templating.TemplateError as exc:  # a stored template the renderer refuses

@@ -63,7 +63,11 @@ the body of a loop that runs zero times, is not an error.  A variable that is
 only tested by ``if`` may be missing (it is false).  A :class:`TemplateValueError`
 aborts rendering immediately.
 
-Limits: at most 50 nested ``if``/``for`` blocks, of which at most 16 ``for``.
+Limits: at most 50 nested ``if``/``for`` blocks, of which at most 16 ``for``. One
+render (of a text, or of one chat message) may run at most 100,000 loop iterations
+in all and print at most 4,000,000 characters; beyond either it stops with a
+:class:`RenderLimitError` (these limits are the server's; the SDKs' renderers have
+none).
 
 Whitespace: text outside tags is kept byte for byte -- no trimming around
 tags, the newline after ``{% endif %}`` stays, a trailing newline is kept.  The
@@ -89,14 +93,21 @@ or rendering the same template again is cheap.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any, TypeAlias
 
 import jinja2
 
-from scope_api.templating.environment import _PREFIX, _missing
+from scope_api.templating.environment import (
+    _PREFIX,
+    MAX_LOOP_ITERATIONS,
+    MAX_OUTPUT_CHARS,
+    _iterations_left,
+    _missing,
+)
 from scope_api.templating.errors import (
     MissingVariablesError,
+    RenderLimitError,
     TemplateError,
     TemplateSyntaxError,
     TemplateValueError,
@@ -106,6 +117,7 @@ from scope_api.templating.validation import _compile
 __all__ = [
     "Content",
     "MissingVariablesError",
+    "RenderLimitError",
     "TemplateError",
     "TemplateSyntaxError",
     "TemplateValueError",
@@ -140,17 +152,31 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
     context = {_PREFIX + key: value for key, value in variables.items()}
     missing: list[str] = []
     token = _missing.set(missing)
+    budget = _iterations_left.set([MAX_LOOP_ITERATIONS])
     try:
-        output = compiled.template.render(context)
+        output = _joined(compiled.template.generate(context))
     except TemplateError:
         raise
     except jinja2.TemplateError as exc:  # pragma: no cover - defensive
         raise TemplateError(f"template render error: {exc}") from None
     finally:
+        _iterations_left.reset(budget)
         _missing.reset(token)
     if missing:
         raise MissingVariablesError(list(dict.fromkeys(missing)))
     return output
+
+
+def _joined(chunks: Iterator[str]) -> str:
+    parts: list[str] = []
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_OUTPUT_CHARS:
+            raise RenderLimitError(f"the rendered text would be longer than "
+                                   f"{MAX_OUTPUT_CHARS:,} characters with these variables")
+        parts.append(chunk)
+    return "".join(parts)
 
 
 def _messages(content: Sequence[Mapping[str, Any]]) -> list[str]:

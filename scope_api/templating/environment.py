@@ -11,7 +11,11 @@ import jinja2
 from jinja2.filters import do_default
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from scope_api.templating.errors import MissingVariablesError, TemplateValueError
+from scope_api.templating.errors import (
+    MissingVariablesError,
+    RenderLimitError,
+    TemplateValueError,
+)
 
 
 def _to_text(value: Any) -> str:
@@ -56,6 +60,16 @@ _LIST_FILTER = "scope_require_list"
 # Names of missing variables hit during the current render (None outside `render`).
 _missing: ContextVar[list[str] | None] = ContextVar("scope_template_missing", default=None)
 
+#: What one render may do. The server renders on its event loop, and a few nested loops
+#: over a list of hundreds (variables come in a request body of up to 1 MB) would
+#: otherwise run for seconds and build tens of MB. Iterations of every loop, in all:
+MAX_LOOP_ITERATIONS = 100_000
+#: Characters of output (a few times more than the longest context windows take):
+MAX_OUTPUT_CHARS = 4_000_000
+# Loop iterations still allowed in the current render (None outside `render`).
+_iterations_left: ContextVar[list[int] | None] = ContextVar("scope_template_iterations",
+                                                            default=None)
+
 
 def _unprefix(name: str | None) -> str:
     name = name or "?"
@@ -96,8 +110,21 @@ def _require_list(value: Any, name: str) -> Any:
         _record_missing(name)
         return ()
     if isinstance(value, (list, tuple)):
+        _spend_iterations(len(value))
         return value
     raise TemplateValueError(name, f"variable '{name}' must be a list, got {_json_type(value)}")
+
+
+def _spend_iterations(count: int) -> None:
+    # Charged when a loop starts, for all its iterations: only lists are looped over,
+    # so the count is known, and nothing is added to each iteration.
+    left = _iterations_left.get()
+    if left is None:  # pragma: no cover - only reachable by bypassing render()
+        return
+    left[0] -= count
+    if left[0] < 0:
+        raise RenderLimitError(f"the template would loop more than {MAX_LOOP_ITERATIONS:,} "
+                               "times in all with these variables")
 
 
 _ENV = ImmutableSandboxedEnvironment(

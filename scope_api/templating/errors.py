@@ -46,3 +46,8 @@ class TemplateValueError(TemplateError):
     def __init__(self, name: str, message: str | None = None) -> None:
         self.name = name
         super().__init__(message or f"invalid value for variable '{name}'")
+
+
+class RenderLimitError(TemplateError):
+    """Rendering would loop or print more than one render may (see ``render``): the
+    template and these variables together ask for too much."""

@@ -353,6 +353,33 @@ def test_nesting_limits() -> None:
         validate("{% if a %}" * 51 + "{% endif %}" * 51)
 
 
+def test_a_render_may_loop_100000_times_in_all_and_no_more() -> None:
+    """Nested loops multiply: three over 300 items would run 27 million times. The count
+    is of every iteration of every loop, charged as each loop starts."""
+    nested = "{% for a in xs %}{% for b in xs %}{% for c in xs %}{% endfor %}{% endfor %}" \
+             "{% endfor %}"
+    assert render(nested, {"xs": list(range(46))}) == ""  # 46 + 46² + 46³ = 99,498
+    with pytest.raises(templating.RenderLimitError,
+                       match="would loop more than 100,000 times in all"):
+        render(nested, {"xs": list(range(300))})
+    flat = "{% for a in xs %}.{% endfor %}"
+    assert len(render(flat, {"xs": [0] * 100_000})) == 100_000
+    with pytest.raises(templating.RenderLimitError):
+        render(flat, {"xs": [0] * 100_001})
+    # Each render has its own count: a chat's messages, and one render after another.
+    chat = [{"role": "user", "content": flat}, {"role": "user", "content": flat}]
+    assert [len(m["content"]) for m in render_content(chat, {"xs": [0] * 60_000})] == \
+        [60_000, 60_000]
+
+
+def test_a_render_may_print_4_million_characters_and_no_more() -> None:
+    big = "x" * 1_000_000
+    assert len(render("{{ a }}{{ a }}{{ a }}{{ a }}", {"a": big})) == 4_000_000
+    with pytest.raises(templating.RenderLimitError,
+                       match="longer than 4,000,000 characters"):
+        render("{% for a in xs %}{{ big }}{% endfor %}", {"xs": [0] * 5, "big": big})
+
+
 @pytest.mark.parametrize(
     "template",
     ["{{ " + "(" * 5000 + "a" + ")" * 5000 + " }}", "{{ a" + ".b" * 20000 + " }}"],

@@ -437,3 +437,19 @@ async def test_a_host_that_resolves_elsewhere_when_called_is_refused_there(
     assert await lab.calls() == 0
     [recorded] = await lab.executions()
     assert (recorded["status"], recorded["error"]["code"]) == ("failed", "provider_error")
+
+
+async def test_variables_that_would_render_too_much_are_a_422(lab: Lab) -> None:
+    """Three nested loops over 300 items: 27 million iterations on the server's event
+    loop, refused at the render's limit; the provider is not called, nothing recorded."""
+    prompt = await lab.prompt("{% for a in xs %}{% for b in xs %}{% for c in xs %}{{ c }}"
+                              "{% endfor %}{% endfor %}{% endfor %}")
+    provider = await lab.provider()
+    refused = await lab.execute(prompt=prompt, provider=provider, model="sim-gpt-mini",
+                                variables={"xs": list(range(300))})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]
+    assert "would loop more than 100,000 times in all" in error["message"]
+    assert error["details"]["errors"][0]["loc"] == ["body", "variables"]
+    assert await lab.calls() == 0
+    assert await lab.executions() == []
