@@ -125,8 +125,8 @@ class Writer:
 
     The execution recorder commits up to a few times per millisecond. Taking a
     connection from the pool for each commit (the checkout, SQLAlchemy's ``Connection``
-    around it, the rollback that resets it on return) cost ~80 µs of the ~330 µs a
-    commit of one execution took on SQLite (``tests/benchmarks/README.md``), so on
+    around it, the rollback that resets it on return) cost ~70 µs of the ~350 µs of CPU
+    a commit of one execution took on SQLite (``bench_record_write.py``), so on
     SQLite the writer keeps one. On PostgreSQL it takes one from the pool each time:
     the pool's pre-ping then replaces a connection the server has closed, which a kept
     connection would only find out by failing a write.
