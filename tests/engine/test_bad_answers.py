@@ -3,6 +3,8 @@ negative token counts."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import pytest
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -33,8 +35,9 @@ def _misbehaving_provider() -> Starlette:
     return Starlette(routes=[Route("/v1/chat/completions", complete, methods=["POST"])])
 
 
-async def test_huge_or_garbage_answers_are_502_and_recorded(
-        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture
+async def odd(lab: Lab, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[str]:
+    """The misbehaving server, running, as the ``openai_compatible`` provider "odd"."""
     monkeypatch.setattr(lab.api.context.settings, "allow_private_provider_urls", True)
     server = InProcessSimulator(_misbehaving_provider())
     url = await server.start()
@@ -42,11 +45,15 @@ async def test_huge_or_garbage_answers_are_502_and_recorded(
         created = await lab.client.post(f"{V1}/providers", headers=lab.headers, json={
             "name": "odd", "kind": "openai_compatible", "base_url": f"{url}/v1"})
         assert created.status_code == 201, created.text
-        prompt = await lab.prompt("Hi")
-        huge = await lab.execute(prompt=prompt, provider="odd", model="huge")
-        garbage = await lab.execute(prompt=prompt, provider="odd", model="html")
+        yield "odd"
     finally:
         await server.stop()
+
+
+async def test_huge_or_garbage_answers_are_502_and_recorded(lab: Lab, odd: str) -> None:
+    prompt = await lab.prompt("Hi")
+    huge = await lab.execute(prompt=prompt, provider=odd, model="huge")
+    garbage = await lab.execute(prompt=prompt, provider=odd, model="html")
     assert (huge.status_code, garbage.status_code) == (502, 502)
     assert "larger than 10 MB" in huge.json()["error"]["message"]
     assert "unreadable" in garbage.json()["error"]["message"]
@@ -57,24 +64,14 @@ async def test_huge_or_garbage_answers_are_502_and_recorded(
                for e in recorded)
 
 
-async def test_negative_token_counts_are_no_usage_not_a_500(
-        lab: Lab, monkeypatch: pytest.MonkeyPatch) -> None:
+async def test_negative_token_counts_are_no_usage_not_a_500(lab: Lab, odd: str) -> None:
     """A priced model whose provider reports a negative count: the call succeeded, its
     cost is unknown and says why (the count used to reach the pricing and fail there)."""
-    monkeypatch.setattr(lab.api.context.settings, "allow_private_provider_urls", True)
-    server = InProcessSimulator(_misbehaving_provider())
-    url = await server.start()
-    try:
-        created = await lab.client.post(f"{V1}/providers", headers=lab.headers, json={
-            "name": "odd", "kind": "openai_compatible", "base_url": f"{url}/v1"})
-        assert created.status_code == 201, created.text
-        priced = await lab.client.put(f"{V1}/models/odd/negative/price", headers=lab.headers,
-                                      json={"input_per_mtok_usd": 1, "output_per_mtok_usd": 2})
-        assert priced.status_code == 200, priced.text
-        prompt = await lab.prompt("Hi")
-        answer = await lab.execute(prompt=prompt, provider="odd", model="negative")
-    finally:
-        await server.stop()
+    priced = await lab.client.put(f"{V1}/models/{odd}/negative/price", headers=lab.headers,
+                                  json={"input_per_mtok_usd": 1, "output_per_mtok_usd": 2})
+    assert priced.status_code == 200, priced.text
+    prompt = await lab.prompt("Hi")
+    answer = await lab.execute(prompt=prompt, provider=odd, model="negative")
     assert answer.status_code == 201, answer.text
     body = answer.json()
     assert (body["output"], body["input_tokens"], body["output_tokens"], body["cost_usd"]) == (
