@@ -17,11 +17,12 @@ PostgreSQL's ``json`` refuses them).
 
 from __future__ import annotations
 
-import json
 import math
 import re
 from collections.abc import Mapping
 from typing import Any
+
+from scope_api.schemas.common import storable
 
 MAX_TIMEOUT_S = 3600
 MAX_LATENCY_MS = 600_000
@@ -32,11 +33,9 @@ _FIELD_VALUE = re.compile(r"[\t\x20-\x7e]*")
 def problem(options: Mapping[str, Any]) -> str | None:
     """Why ``options`` cannot be used, or ``None`` when they can."""
     try:
-        json.dumps(options, allow_nan=False)
-    except ValueError:
-        return "options must not hold NaN or Infinity"
-    except TypeError:
-        return "options must be JSON"
+        storable(options)
+    except ValueError as exc:
+        return f"options {exc}"
     for check in (_headers, _timeout, _latency, _azure):
         found = check(options)
         if found is not None:

@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+)
+from pydantic_core import PydanticSerializationError, to_json
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 """A prompt or golden-set name: lowercase letters, digits, ``.``, ``_``, ``-``."""
+
+_T = TypeVar("_T")
 
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")]
 
@@ -24,6 +36,36 @@ def _in_utc(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """An RFC 3339 time with an offset (a filter's ``since`` or ``until``), in UTC."""
+
+
+def storable(value: _T) -> _T:
+    """``value`` (free-form JSON from a request) if it can be stored and answered as
+    JSON; else ``ValueError`` saying why. Python's JSON parser accepts what JSON cannot
+    carry back: NaN and infinities, a lone UTF-16 surrogate (``"\\ud83d"``, half an
+    emoji, as a client that cut a string may send) and any depth of nesting. Stored,
+    they made the response (and every later read of the row) a 500."""
+    try:
+        json.dumps(value, allow_nan=False)
+        to_json(value)
+    except RecursionError:
+        raise ValueError("is nested too deeply") from None
+    except PydanticSerializationError as exc:
+        if "surrogates not allowed" in str(exc):
+            raise ValueError("holds a lone UTF-16 surrogate (half of a character, such as "
+                             "an emoji cut in two): send whole characters") from None
+        if "depth" in str(exc):
+            raise ValueError("is nested too deeply") from None
+        raise ValueError("cannot be stored as JSON") from None
+    except ValueError:
+        raise ValueError("must not hold NaN or Infinity") from None
+    except TypeError:
+        raise ValueError("cannot be stored as JSON") from None
+    return value
+
+
+Storable = BeforeValidator(storable)
+"""For JSON fields of request bodies: see :func:`storable`. It runs on the parsed JSON,
+before the field's own validation turns it into models."""
 
 
 class Body(BaseModel):

@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
-from scope_api.schemas.common import Body, Name
+from scope_api.schemas.common import Body, Name, Storable
 from scope_api.schemas.providers import ModelName
 
 ExecutionStatus = Literal["succeeded", "failed"]
@@ -48,7 +48,7 @@ class ExecutionCreate(Body):
         default=None, description='"production": the published version.')
     provider: Name = Field(description="A configured provider's name.")
     model: ModelName
-    variables: dict[str, Any] = Field(default_factory=dict)
+    variables: Annotated[dict[str, Any], Storable] = Field(default_factory=dict)
     parameters: ExecutionParameters = Field(default_factory=ExecutionParameters)
 
     @model_validator(mode="after")

@@ -37,10 +37,11 @@ from typing import Any
 
 import pydantic
 from pydantic import TypeAdapter
-from pydantic_core import to_json
+from pydantic_core import PydanticSerializationError, to_json
 
 from scope_api.config import Settings
 from scope_api.errors import BadRequest, UnsupportedMediaType, ValidationFailed
+from scope_api.schemas.common import storable
 from scope_api.schemas.golden_sets import VARIABLE_NAME_PATTERN, GoldenItemIn
 
 JSON = "application/json"
@@ -88,6 +89,7 @@ def _no_constants(name: str) -> Any:
 
 # NaN and Infinity are not JSON; Python's parser would accept them.
 _JSON_DECODER = json.JSONDecoder(parse_constant=_no_constants)
+_TOO_DEEP = "it is nested too deeply"
 
 
 def decode_items(body: bytes, content_type: str | None,
@@ -147,6 +149,8 @@ def _decode_json(text: str, max_items: int) -> _Decoded:
         if isinstance(exc, ValidationFailed):
             raise
         raise BadRequest(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise BadRequest(f"request body is not valid JSON: {_TOO_DEEP}") from None
     return decoded
 
 
@@ -160,8 +164,9 @@ def _decode_json_lines(text: str, max_items: int) -> _Decoded:
             continue
         try:
             value = _JSON_DECODER.decode(line)
-        except ValueError as exc:
-            raise BadRequest(f"line {number} is not valid JSON: {exc}",
+        except (ValueError, RecursionError) as exc:
+            reason = _TOO_DEEP if isinstance(exc, RecursionError) else exc
+            raise BadRequest(f"line {number} is not valid JSON: {reason}",
                              details={"line": number}) from None
         decoded.locs.append(["body", "line", number])
         decoded.values.append(value)
@@ -221,8 +226,9 @@ def _csv_item(cells: dict[str, str], loc: Loc, errors: list[Error]) -> dict[str,
         cell = cells.pop(field, "")
         try:
             item[field] = _JSON_DECODER.decode(cell) if cell.strip() else {}
-        except ValueError as exc:
-            errors.append({"loc": [*loc, field], "msg": f"not a JSON object: {exc}"})
+        except (ValueError, RecursionError) as exc:
+            reason = _TOO_DEEP if isinstance(exc, RecursionError) else exc
+            errors.append({"loc": [*loc, field], "msg": f"not a JSON object: {reason}"})
             item[field] = {}
     variables = item["variables"]
     if isinstance(variables, dict):
@@ -248,7 +254,15 @@ def _validate(decoded: _Decoded, limits: UploadLimits) -> list[GoldenItemIn]:
             where = decoded.locs[index] if isinstance(index, int) else ["body"]
             errors.append({"loc": [*where, *rest], "msg": err["msg"]})
     for item, loc in zip(items, decoded.locs, strict=False):
-        size = len(to_json([item.variables, item.expected, item.metadata]))
+        try:
+            size = len(to_json([item.variables, item.expected, item.metadata]))
+        except PydanticSerializationError:
+            try:
+                storable([item.variables, item.expected, item.metadata])
+            except ValueError as exc:  # says why: a lone surrogate, too deep
+                errors.append({"loc": loc, "msg": f"the item {exc}"})
+                continue
+            raise
         if size > limits.max_item_bytes:
             errors.append({"loc": loc, "msg": (
                 f"the item is {size} bytes as JSON; an item may have at most "

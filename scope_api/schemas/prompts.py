@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from scope_api.schemas.common import Body, Name, Tag
+from scope_api.schemas.common import Body, Name, Storable, Tag
 
 
 class VersionStatus(StrEnum):
@@ -48,9 +48,9 @@ class PromptOut(BaseModel):
 
 
 class VersionCreate(Body):
-    content: str | list[ChatMessage] = Field(
+    content: Annotated[str | list[ChatMessage], Storable] = Field(
         description="A text prompt, or chat messages; `{{ variables }}` may appear in any string.")
-    metadata: dict[str, Any] = Field(default_factory=dict)
+    metadata: Annotated[dict[str, Any], Storable] = Field(default_factory=dict)
     message: str = Field(default="", max_length=10_000)
 
 

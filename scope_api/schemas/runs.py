@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -17,6 +17,10 @@ MAX_VERSIONS = 20
 MAX_TARGETS = 20
 
 
+VersionNumber = Annotated[int, Field(ge=1, le=2**31 - 1)]
+"""A version number, as a path's ``{version}`` is (PostgreSQL's ``integer``)."""
+
+
 class RunTarget(Body):
     provider: Name
     model: ModelName
@@ -24,7 +28,7 @@ class RunTarget(Body):
 
 class RunCreate(Body):
     prompt: Name
-    versions: list[int] = Field(min_length=1, max_length=MAX_VERSIONS,
+    versions: list[VersionNumber] = Field(min_length=1, max_length=MAX_VERSIONS,
                                 description="Version numbers of the prompt to compare.")
     targets: list[RunTarget] = Field(min_length=1, max_length=MAX_TARGETS)
     scorers: ScorerList = Field(

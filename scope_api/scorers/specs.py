@@ -20,6 +20,7 @@ from pydantic import (
     field_validator,
 )
 
+from scope_api.schemas.common import storable
 from scope_api.scorers._jsonschema import check_schema
 from scope_api.scorers._patterns import MAX_PATTERN_CHARS, compile_pattern
 
@@ -86,6 +87,7 @@ class JsonSchemaSpec(_Spec):
     @field_validator("json_schema")
     @classmethod
     def _is_a_schema(cls, schema: dict[str, Any] | bool) -> dict[str, Any] | bool:
+        storable(schema)  # stored with the run, and read back by every cell and GET /runs
         check_schema(schema)
         return schema
 

@@ -461,3 +461,39 @@ async def test_openapi_documents_the_upload_formats(api: Api) -> None:
     assert item["required"] == ["variables"]
     assert {"201", "404", "413", "415", "422"} <= set(operation["responses"])
     assert "SCOPE_GOLDEN_SET_MAX_ITEMS_PER_REQUEST" in operation["description"]
+
+
+def _nested(depth: int) -> str:
+    return "[" * depth + "]" * depth
+
+
+async def test_items_json_could_not_carry_back_are_refused_and_nothing_is_added(
+        api: Api) -> None:
+    """A lone surrogate (half an emoji, from a client that cut a string) or nesting
+    deeper than JSON serialisers go: the item is named, where these were a 500."""
+    headers = await api.headers()
+    name = await _create(api, headers)
+    response = await _upload(api, headers, name, [
+        {"variables": {"q": "fine"}},
+        {"variables": {"q": "x"}, "expected": "Thanks \ud83d"},
+        {"variables": {"q": json.loads(_nested(300))}},
+    ])
+    error = _error(response, 422, "validation_error")
+    assert [(e["loc"], e["msg"]) for e in error["details"]["errors"]] == [
+        (["body", 1], "the item holds a lone UTF-16 surrogate (half of a character, such as "
+                      "an emoji cut in two): send whole characters"),
+        (["body", 2], "the item is nested too deeply")]
+
+    deeper = _nested(5000)  # past the JSON parser itself
+    error = _error(await _upload(api, headers, name, f'[{{"variables": {{"q": {deeper}}}}}]'),
+                   400, "bad_request")
+    assert error["message"] == "request body is not valid JSON: it is nested too deeply"
+    error = _error(await _upload(api, headers, name, f'{{"variables": {{"q": {deeper}}}}}',
+                                 JSONL), 400, "bad_request")
+    assert error["message"] == "line 1 is not valid JSON: it is nested too deeply"
+    csv_text = f'q,metadata\nx,"{{""a"": {deeper}}}"\n'
+    error = _error(await _upload(api, headers, name, csv_text, CSV), 422, "validation_error")
+    assert error["details"]["errors"][0]["loc"] == ["body", "line", 2, "metadata"]
+    assert error["details"]["errors"][0]["msg"] == \
+        "not a JSON object: it is nested too deeply"
+    assert await _count(api, headers, name) == 0

@@ -338,3 +338,27 @@ async def test_exactly_one_published_after_many_promotions(api: Api) -> None:
     history = (await api.client.get(f"{V1}/prompts/{name}/promotions", headers=headers)).json()
     assert [(p["version"], p["previous_version"]) for p in history["data"]] == [
         (1, 5), (5, 2), (2, 6), (6, 5), (5, 4), (4, 3), (3, 2), (2, 1), (1, None)]
+
+
+async def test_content_or_metadata_json_could_not_carry_back_is_a_422(api: Api) -> None:
+    """Accepted before, then the response (the row was rolled back) was a 500."""
+    headers = await api.headers(role="editor")
+    name = await _prompt(api, headers)
+    deep = "[" * 300 + "]" * 300
+    for body, field, says in [
+            ('{"content": "Reply with \\ud83d"}', "content", "lone UTF-16 surrogate"),
+            ('{"content": [{"role": "user", "content": "Hi \\udc00"}]}', "content",
+             "lone UTF-16 surrogate"),
+            ('{"content": "Hi", "metadata": {"\\ud83d": 1}}', "metadata",
+             "lone UTF-16 surrogate"),
+            (f'{{"content": "Hi", "metadata": {{"a": {deep}}}}}', "metadata",
+             "nested too deeply"),
+            ('{"content": "Hi", "metadata": {"a": NaN}}', "metadata", "NaN or Infinity")]:
+        response = await api.client.post(
+            f"{V1}/prompts/{name}/versions", content=body,
+            headers={**headers, "content-type": "application/json"})
+        error = _assert_error(response, 422, "validation_error")
+        assert error["details"]["errors"][0]["loc"][:2] == ["body", field], body
+        assert says in error["details"]["errors"][0]["msg"], body
+    listed = await api.client.get(f"{V1}/prompts/{name}/versions", headers=headers)
+    assert listed.json()["data"] == []

@@ -453,3 +453,20 @@ async def test_variables_that_would_render_too_much_are_a_422(lab: Lab) -> None:
     assert error["details"]["errors"][0]["loc"] == ["body", "variables"]
     assert await lab.calls() == 0
     assert await lab.executions() == []
+
+
+async def test_variables_json_could_not_carry_back_are_a_422(lab: Lab) -> None:
+    """A lone surrogate (half an emoji) in a variable: it would be rendered, sent and
+    recorded, and neither the provider's request nor the record can carry it."""
+    prompt = await lab.prompt("Hi {{ name }}")
+    provider = await lab.provider()
+    body = (f'{{"prompt": "{prompt}", "version": 1, "provider": "{provider}", '
+            '"model": "sim-gpt-mini", "variables": {"name": "Ada \\ud83d"}}')
+    refused = await lab.client.post(f"{V1}/executions", content=body,
+                                    headers={**lab.headers, "content-type": "application/json"})
+    assert refused.status_code == 422, refused.text
+    error = refused.json()["error"]["details"]["errors"][0]
+    assert error["loc"][:2] == ["body", "variables"]
+    assert "lone UTF-16 surrogate" in error["msg"]
+    assert await lab.calls() == 0
+    assert await lab.executions() == []

@@ -321,3 +321,35 @@ async def test_a_base_url_refused_at_call_time_fails_its_cells_saying_why(
         assert "SCOPE_ALLOW_PRIVATE_PROVIDER_URLS" in result["error"]["message"]
     assert await runs.calls() == 0
     assert "failed unexpectedly" not in caplog.text
+
+
+@pytest.mark.parametrize(("body", "says"), [
+    ('"scorers": [{"type": "json_schema", "schema": {"const": "\\ud83d"}}]',
+     "lone UTF-16 surrogate"),
+    ('"scorers": [{"type": "json_schema", "schema": {"maximum": Infinity}}]',
+     "NaN or Infinity"),
+    ('"versions": [2147483648]', "less than or equal to 2147483647"),
+])
+async def test_run_bodies_json_or_the_database_could_not_carry_are_a_422(
+        runs: Runs, body: str, says: str) -> None:
+    """The surrogate was stored with the run and made GET /runs a 500 from then on; the
+    infinity was stored as null and failed every cell; the version overflowed the
+    database's integer."""
+    prompt = await runs.prompt("Where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS[:1])
+    fields = {"prompt": f'"{prompt}"', "versions": "[1]",
+              "targets": f'[{{"provider": "{provider}", "model": "sim-gpt-mini"}}]'}
+    key = body.split('"')[1]
+    fields[key] = body.split(": ", 1)[1]
+    raw = "{" + ", ".join(f'"{k}": {v}' for k, v in fields.items()) + "}"
+    for path in ("runs", "runs/estimate"):
+        response = await runs.client.post(
+            f"{V1}/golden-sets/{dataset}/{path}", content=raw,
+            headers={**runs.headers, "content-type": "application/json"})
+        assert response.status_code == 422, response.text
+        assert says in response.text
+    listed = await runs.client.get(f"{V1}/runs", headers=runs.headers)
+    assert listed.status_code == 200
+    assert listed.json()["data"] == []
+    assert await runs.calls() == 0
