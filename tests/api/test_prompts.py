@@ -275,3 +275,22 @@ async def test_list_combines_tag_and_search(api: Api) -> None:
     await api.create_prompt(headers, name="billing-sales", tags=["sales"])
     await api.create_prompt(headers, name="other-faq", tags=["support"])
     assert await _names(api, headers, tag="support", q="billing") == [match]
+
+
+async def test_text_with_a_lone_surrogate_is_a_422_wherever_it_is_sent(api: Api) -> None:
+    """Half an emoji (``\\ud83d``, from a client that cut a string) in a description or a
+    promotion's reason: refused by the body's JSON parsing (free-form JSON fields need
+    ``schemas.common.storable`` for the same), never stored for a 500 on the way back."""
+    headers = await api.headers()
+    name = (await api.create_prompt(headers))["name"]
+    await api.create_version(headers, name)
+    json_headers = {**headers, "content-type": "application/json"}
+    for method, path, body in [
+            ("POST", "/prompts", '{"name": "other", "description": "a \\ud83d"}'),
+            ("PATCH", f"/prompts/{name}", '{"description": "a \\ud83d"}'),
+            ("POST", f"/prompts/{name}/versions/1/promote", '{"reason": "a \\udc00"}')]:
+        response = await api.client.request(method, f"{V1}{path}", content=body,
+                                            headers=json_headers)
+        assert response.status_code == 422, (path, response.text)
+    prompt = await api.client.get(f"{V1}/prompts/{name}", headers=headers)
+    assert prompt.json()["production_version"] is None
