@@ -22,8 +22,6 @@ NAME_PATTERN = r"^[a-z0-9][a-z0-9._-]{0,127}$"
 Name = Annotated[str, StringConstraints(pattern=NAME_PATTERN)]
 """A prompt or golden-set name: lowercase letters, digits, ``.``, ``_``, ``-``."""
 
-_T = TypeVar("_T")
-
 Tag = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:/-]{0,63}$")]
 
 
@@ -36,6 +34,9 @@ def _in_utc(value: datetime) -> datetime:
 
 Instant = Annotated[AwareDatetime, AfterValidator(_in_utc)]
 """An RFC 3339 time with an offset (a filter's ``since`` or ``until``), in UTC."""
+
+
+_T = TypeVar("_T")
 
 
 def storable(value: _T) -> _T:
