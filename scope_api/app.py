@@ -23,7 +23,7 @@ from scope_api.engine.runs.worker import RunWorker
 from scope_api.engine.simulator_server import InProcessSimulator
 from scope_api.engine.target_cache import TargetCache
 from scope_api.errors import install_error_handlers
-from scope_api.middleware import BodySizeLimitMiddleware, RequestIdMiddleware
+from scope_api.middleware import RequestGuardMiddleware, RequestIdMiddleware
 from scope_api.notify_listener import NotifyListener
 from scope_api.pagination import CursorCodec
 from scope_api.production_cache import ProductionCache
@@ -123,7 +123,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                    golden_sets, runs, health):
         app.include_router(module.router, prefix=API_PREFIX)
     app.include_router(auth.jwks_router)
-    app.add_middleware(BodySizeLimitMiddleware, max_bytes=resolved.max_body_bytes,
+    app.add_middleware(RequestGuardMiddleware, max_bytes=resolved.max_body_bytes,
                        overrides=[(API_PREFIX + golden_sets.UPLOAD_PATH_PATTERN,
                                    resolved.golden_set_max_body_bytes)])
     app.add_middleware(RequestIdMiddleware)

@@ -25,6 +25,7 @@ from scope_api.db import Writer
 from scope_api.errors import NotFound
 from scope_api.models import Execution, ExecutionSpan
 from scope_api.models.base import utcnow
+from scope_api.nul import replace_nul
 from scope_api.providers import options as provider_options
 from scope_api.providers import url_safety
 from scope_api.providers.catalog import Price, load_catalog
@@ -129,7 +130,11 @@ def outcome(result: CompletionResult | None, failure: ProviderError | None,
     usage = result.usage
     if priced and (usage.input_tokens is None or usage.output_tokens is None):
         warnings.append("the provider reported no token usage: cost unknown")
-    return Outcome(status="succeeded", rendered=rendered, output=result.output,
+    output, replaced = replace_nul(result.output)
+    if replaced:
+        warnings.append(f"the output held {replaced} NUL character{'s' * (replaced > 1)} "
+                        "(U+0000), which cannot be stored: each was replaced with U+FFFD")
+    return Outcome(status="succeeded", rendered=rendered, output=output,
                    error=None, input_tokens=usage.input_tokens,
                    output_tokens=usage.output_tokens, latency_ms=latency_ms,
                    cost_usd=cost, warnings=warnings)

@@ -39,6 +39,7 @@ import pydantic
 from pydantic import TypeAdapter
 from pydantic_core import PydanticSerializationError, to_json
 
+from scope_api import nul
 from scope_api.config import Settings
 from scope_api.errors import BadRequest, UnsupportedMediaType, ValidationFailed
 from scope_api.schemas.common import storable
@@ -255,7 +256,7 @@ def _validate(decoded: _Decoded, limits: UploadLimits) -> list[GoldenItemIn]:
             errors.append({"loc": [*where, *rest], "msg": err["msg"]})
     for item, loc in zip(items, decoded.locs, strict=False):
         try:
-            size = len(to_json([item.variables, item.expected, item.metadata]))
+            encoded = to_json([item.variables, item.expected, item.metadata])
         except PydanticSerializationError:
             try:
                 storable([item.variables, item.expected, item.metadata])
@@ -263,7 +264,12 @@ def _validate(decoded: _Decoded, limits: UploadLimits) -> list[GoldenItemIn]:
                 errors.append({"loc": loc, "msg": f"the item {exc}"})
                 continue
             raise
-        if size > limits.max_item_bytes:
+        if nul.in_json(encoded):
+            fields = {"variables": item.variables, "expected": item.expected,
+                      "metadata": item.metadata}
+            errors.append({"loc": nul.locate(fields, loc) or loc, "msg": nul.MESSAGE})
+            continue
+        if (size := len(encoded)) > limits.max_item_bytes:
             errors.append({"loc": loc, "msg": (
                 f"the item is {size} bytes as JSON; an item may have at most "
                 f"{limits.max_item_bytes} (SCOPE_GOLDEN_SET_MAX_ITEM_BYTES)")})

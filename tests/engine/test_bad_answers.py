@@ -1,8 +1,10 @@
 """Providers that answer what no simulator fault produces: a huge body, an HTML page,
-negative token counts."""
+negative token counts, NUL characters."""
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -17,10 +19,17 @@ from tests.factories import V1
 
 
 def _misbehaving_provider() -> Starlette:
-    """An OpenAI-compatible server answering a huge body or an HTML page."""
+    """An OpenAI-compatible server answering a huge body, an HTML page, negative token
+    counts or an output holding NUL characters, by the model asked for."""
 
     async def complete(request: Request) -> Response:
         model = (await request.json())["model"]
+        if model == "nul":
+            return JSONResponse({
+                "id": "chatcmpl-2", "object": "chat.completion", "created": 1,
+                "model": model, "choices": [{"index": 0, "finish_reason": "stop", "message": {
+                    "role": "assistant", "content": "Hi\u0000there\u0000"}}],
+                "usage": {"prompt_tokens": 5, "completion_tokens": 3, "total_tokens": 8}})
         if model == "negative":
             return JSONResponse({
                 "id": "chatcmpl-1", "object": "chat.completion", "created": 1,
@@ -77,3 +86,48 @@ async def test_negative_token_counts_are_no_usage_not_a_500(lab: Lab, odd: str) 
     assert (body["output"], body["input_tokens"], body["output_tokens"], body["cost_usd"]) == (
         "Hi", None, 3, None)
     assert body["warnings"] == ["the provider reported no token usage: cost unknown"]
+
+
+NUL_WARNING = ("the output held 2 NUL characters (U+0000), which cannot be stored: each was "
+               "replaced with U+FFFD")
+
+
+async def test_an_output_holding_nul_is_recorded_with_a_replacement(lab: Lab, odd: str) -> None:
+    """PostgreSQL cannot store NUL in text: the execution the provider was paid for was
+    lost there, with a 500. Now both databases keep it, and the record says what changed."""
+    prompt = await lab.prompt("Hi")
+    answer = await lab.execute(prompt=prompt, provider=odd, model="nul")
+    assert answer.status_code == 201, answer.text
+    body = answer.json()
+    assert (body["status"], body["output"]) == ("succeeded", "Hi\ufffdthere\ufffd")
+    assert NUL_WARNING in body["warnings"]
+    stored = await lab.client.get(f"{V1}/executions/{body['id']}", headers=lab.headers)
+    assert stored.json()["output"] == body["output"]
+    assert stored.json()["warnings"] == body["warnings"]
+
+
+async def test_a_run_cell_whose_output_holds_nul_succeeds(lab: Lab, odd: str) -> None:
+    prompt = await lab.prompt("Say {{ word }}")
+    client, headers = lab.client, lab.headers
+    created = await client.post(f"{V1}/golden-sets", headers=headers, json={"name": "nul"})
+    assert created.status_code == 201, created.text
+    added = await client.post(f"{V1}/golden-sets/nul/items", headers=headers, json=[
+        {"variables": {"word": "hi"}, "expected": "Hi"}])
+    assert added.status_code == 201, added.text
+    started = await client.post(f"{V1}/golden-sets/nul/runs", headers=headers, json={
+        "prompt": prompt, "versions": [1], "targets": [{"provider": odd, "model": "nul"}],
+        "scorers": [{"type": "contains"}]})
+    assert started.status_code == 202, started.text
+    run_id = started.json()["id"]
+    deadline = time.monotonic() + 30
+    while (run := (await client.get(f"{V1}/runs/{run_id}", headers=headers)).json())[
+            "status"] in ("queued", "running"):
+        assert time.monotonic() < deadline, run
+        await asyncio.sleep(0.05)
+    assert (run["status"], run["progress"]["failed"]) == ("succeeded", 0), run
+    results = (await client.get(f"{V1}/runs/{run_id}/results", headers=headers)).json()["data"]
+    assert [(r["status"], r["output"], r["scores"]) for r in results] == [
+        ("succeeded", "Hi\ufffdthere\ufffd", {"contains": 1.0})]
+    execution = await client.get(f"{V1}/executions/{results[0]['execution_id']}",
+                                 headers=headers)
+    assert NUL_WARNING in execution.json()["warnings"]

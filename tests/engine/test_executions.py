@@ -470,3 +470,18 @@ async def test_variables_json_could_not_carry_back_are_a_422(lab: Lab) -> None:
     assert "lone UTF-16 surrogate" in error["msg"]
     assert await lab.calls() == 0
     assert await lab.executions() == []
+
+
+async def test_variables_holding_nul_are_a_422_before_the_call(lab: Lab) -> None:
+    """The simulator (as many models) echoes its input: on PostgreSQL the record of the
+    paid call then failed to store, a 500. Now the call is never made."""
+    prompt = await lab.prompt("Hi {{ name }}")
+    provider = await lab.provider()
+    refused = await lab.execute(prompt=prompt, provider=provider, model="sim-gpt-mini",
+                                variables={"name": ["Ada", {"nick": "A\x00"}]})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["error"]["details"]["errors"] == [{
+        "loc": ["body", "variables", "name", 1, "nick"],
+        "msg": "must not contain the NUL character (U+0000)"}]
+    assert await lab.calls() == 0
+    assert await lab.executions() == []
