@@ -53,7 +53,7 @@ def result_out(cell: RunCell) -> ResultOut:
 def _create(ctx: AppContext, principal: Principal, name: str, body: RunCreate) -> RunOut:
     with ctx.database.unit_of_work() as session:
         run = runs.create(session, tenant_id=principal.tenant_id, set_name=name, body=body,
-                          created_by=principal.subject)
+                          created_by=principal.subject, max_cells=ctx.settings.run_max_cells)
         return run_out(run, [])
 
 
@@ -73,12 +73,12 @@ async def start_run(name: SetName, _exists: SetExists, body: RunCreate,
 @router.post("/golden-sets/{name}/runs/estimate", response_model=Estimate,
              responses=error_responses(404))
 def estimate_run(name: SetName, _exists: SetExists, body: RunCreate, principal: RunWriter,
-                 session: SessionDep) -> Estimate:
+                 session: SessionDep, ctx: ContextDep) -> Estimate:
     """What the run would cost before starting it: calls, estimated tokens and cost from
     the catalog, and the expected duration at the chosen concurrency. Validates like
     starting the run does; nothing is created."""
     return estimate.estimate(session, tenant_id=principal.tenant_id, set_name=name,
-                             body=body)
+                             body=body, max_cells=ctx.settings.run_max_cells)
 
 
 @router.get("/runs", response_model=Page[RunOut])

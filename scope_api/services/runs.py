@@ -48,9 +48,18 @@ class Checked(NamedTuple):
     items: list[Item]
 
 
-def check(session: Session, *, tenant_id: str, set_name: str, body: RunCreate) -> Checked:
-    """Everything :func:`create` and the estimate need, validated; ``404``/``422`` if not."""
+def check(session: Session, *, tenant_id: str, set_name: str, body: RunCreate,
+          max_cells: int) -> Checked:
+    """Everything :func:`create` and the estimate need, validated; ``404``/``422`` if not.
+    A run of more than ``max_cells`` cells is refused before its items are read."""
     dataset = golden_sets.get(session, tenant_id=tenant_id, name=set_name)
+    cells = dataset.item_count * len(body.versions) * len(body.targets)
+    if cells > max_cells:
+        raise ValidationFailed(
+            f"the run would have {cells:,} cells ({dataset.item_count:,} items × "
+            f"{len(body.versions)} versions × {len(body.targets)} targets); a run may have "
+            f"at most {max_cells:,} (SCOPE_RUN_MAX_CELLS): split the golden set or run "
+            "fewer versions or targets at a time", loc=["body"])
     prompt = prompts.get(session, tenant_id=tenant_id, name=body.prompt)
     chosen = [versions.get(session, prompt=prompt, number=n) for n in body.versions]
     parameters = requests.parameters_of(body.parameters)
@@ -102,10 +111,10 @@ def _check_renders(chosen: Sequence[PromptVersion], items: Sequence[Item]) -> No
 
 
 def create(session: Session, *, tenant_id: str, set_name: str, body: RunCreate,
-           created_by: str | None) -> Run:
+           created_by: str | None, max_cells: int) -> Run:
     """Insert the run and its cells (after :func:`check`), status ``queued``."""
     dataset, prompt, chosen, items = check(session, tenant_id=tenant_id, set_name=set_name,
-                                           body=body)
+                                           body=body, max_cells=max_cells)
     run = Run(id=new_id(), tenant_id=tenant_id, golden_set=dataset.name,
               golden_set_id=dataset.id, prompt=prompt.name, prompt_id=prompt.id,
               versions=[v.number for v in chosen],

@@ -93,6 +93,36 @@ async def test_missing_variables_are_refused_before_anything_runs(runs: Runs) ->
     assert await runs.calls() == 0
 
 
+async def test_a_run_past_the_cell_limit_is_refused_before_anything_runs(
+        runs: Runs, monkeypatch: pytest.MonkeyPatch) -> None:
+    """4 items × 2 versions × 2 targets = 16 cells: one over a limit of 15 is a 422 naming
+    the count and the setting (and the estimate says the same); nothing is created."""
+    monkeypatch.setattr(runs.api.context.settings, "run_max_cells", 15)
+    prompt = await runs.prompt("{{ city }}?", "Where is {{ city }}?")
+    provider = await runs.provider()
+    dataset = await runs.golden_set(ITEMS)
+    body = {"prompt": prompt, "versions": [1, 2],
+            "targets": [{"provider": provider, "model": m}
+                        for m in ("sim-gpt-mini", "sim-claude-haiku")]}
+    message = ("the run would have 16 cells (4 items × 2 versions × 2 targets); a run may "
+               "have at most 15 (SCOPE_RUN_MAX_CELLS): split the golden set or run fewer "
+               "versions or targets at a time")
+    for response in (await runs.start(dataset, **body), await runs.client.post(
+            f"{V1}/golden-sets/{dataset}/runs/estimate", json=body, headers=runs.headers)):
+        assert response.status_code == 422, response.text
+        assert response.json()["error"]["message"] == message
+        assert response.json()["error"]["details"]["errors"] == [
+            {"loc": ["body"], "msg": message}]
+    listed = await runs.client.get(f"{V1}/runs", headers=runs.headers)
+    assert listed.json()["data"] == []
+    assert await runs.calls() == 0
+
+    monkeypatch.setattr(runs.api.context.settings, "run_max_cells", 16)
+    started = await runs.start(dataset, **body)
+    assert started.status_code == 202, started.text
+    assert (await runs.wait(started.json()["id"]))["progress"]["done"] == 16
+
+
 async def test_a_failing_provider_fails_its_cells_not_the_run(runs: Runs) -> None:
     prompt = await runs.prompt("Where is {{ city }}?")
     good = await runs.provider()

@@ -28,8 +28,10 @@ DEFAULT_OUTPUT_TOKENS = 256
 DEFAULT_LATENCY_S = 1.0
 
 
-def estimate(session: Session, *, tenant_id: str, set_name: str, body: RunCreate) -> Estimate:
-    checked = runs.check(session, tenant_id=tenant_id, set_name=set_name, body=body)
+def estimate(session: Session, *, tenant_id: str, set_name: str, body: RunCreate,
+             max_cells: int) -> Estimate:
+    checked = runs.check(session, tenant_id=tenant_id, set_name=set_name, body=body,
+                         max_cells=max_cells)
     chosen, items = checked.versions, checked.items
     chars = 0
     for version in chosen:
