@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request
 
-from scope_api.deps import ContextDep, PageDep, ResourceId, SessionDep, require
+from scope_api.deps import ContextDep, PageDep, ResourceId, SessionDep, get_context, require
 from scope_api.engine.execute import execute
 from scope_api.engine.record import Recorded
 from scope_api.models import Execution
@@ -44,7 +44,7 @@ def execution_out(e: Execution | Recorded) -> ExecutionOut:
 @router.post("/executions", status_code=201, response_model=ExecutionOut,
              responses=error_responses(404, 413, 502, 504))
 async def create_execution(body: ExecutionCreate, principal: ExecutionWriter,
-                           ctx: ContextDep) -> ExecutionOut:
+                           request: Request) -> ExecutionOut:
     """Render a prompt version (`version`, or `label: "production"`) with `variables` and
     run it on `model` of the configured `provider`; `201` with the recorded execution.
 
@@ -63,7 +63,9 @@ async def create_execution(body: ExecutionCreate, principal: ExecutionWriter,
     `{"x-simulator-fault": "429", "x-simulator-fail-times": "1"}`), `latency_ms` and
     `timeout_s`.
     """
-    return execution_out(await execute(ctx, principal, body))
+    # The context from the request, not ContextDep: one dependency fewer to resolve on
+    # the engine's hot path.
+    return execution_out(await execute(get_context(request), principal, body))
 
 
 @router.get("/executions", response_model=Page[ExecutionOut])

@@ -46,8 +46,7 @@ def storable(value: _T) -> _T:
     emoji, as a client that cut a string may send) and any depth of nesting. Stored,
     they made the response (and every later read of the row) a 500."""
     try:
-        json.dumps(value, allow_nan=False)
-        to_json(value)
+        encoded = to_json(value, inf_nan_mode="constants")
     except RecursionError:
         raise ValueError("is nested too deeply") from None
     except PydanticSerializationError as exc:
@@ -57,10 +56,13 @@ def storable(value: _T) -> _T:
         if "depth" in str(exc):
             raise ValueError("is nested too deeply") from None
         raise ValueError("cannot be stored as JSON") from None
-    except ValueError:
-        raise ValueError("must not hold NaN or Infinity") from None
-    except TypeError:
-        raise ValueError("cannot be stored as JSON") from None
+    # One encoding on the common path (an execution's variables are checked on every
+    # call); the text "NaN" in a string sends it to the exact check.
+    if b"NaN" in encoded or b"Infinity" in encoded:
+        try:
+            json.dumps(value, allow_nan=False)
+        except ValueError:
+            raise ValueError("must not hold NaN or Infinity") from None
     return value
 
 

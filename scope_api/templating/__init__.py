@@ -88,7 +88,9 @@ Variable names are prefixed internally so that no Jinja special name (``loop``,
 ``self``, ...) can be reached from a template.
 
 Compiled templates are cached (LRU, keyed by the source string), so validating
-or rendering the same template again is cheap.
+or rendering the same template again is cheap. A template of text and plain
+``{{ name }}`` only (most prompts) is rendered by joining its parts, without Jinja's
+render context, with the same output and errors (a property test compares the two).
 """
 
 from __future__ import annotations
@@ -104,6 +106,7 @@ from scope_api.templating.environment import (
     MAX_OUTPUT_CHARS,
     _iterations_left,
     _missing,
+    _to_text,
 )
 from scope_api.templating.errors import (
     MissingVariablesError,
@@ -149,12 +152,18 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
     :class:`TemplateValueError` (e.g. looping over a non-list).
     """
     compiled = _compile(source)
+    if compiled.parts is not None:
+        return _substituted(compiled.parts, variables)
+    return _rendered_by_jinja(compiled.template, variables)
+
+
+def _rendered_by_jinja(template: jinja2.Template, variables: Mapping[str, Any]) -> str:
     context = {_PREFIX + key: value for key, value in variables.items()}
     missing: list[str] = []
     token = _missing.set(missing)
     budget = _iterations_left.set([MAX_LOOP_ITERATIONS])
     try:
-        output = _joined(compiled.template.generate(context))
+        output = _joined(template.generate(context))
     except TemplateError:
         raise
     except jinja2.TemplateError as exc:  # pragma: no cover - defensive
@@ -167,14 +176,38 @@ def render(source: str, variables: Mapping[str, Any]) -> str:
     return output
 
 
+def _substituted(parts: Sequence[tuple[bool, str]], variables: Mapping[str, Any]) -> str:
+    """What Jinja renders for a template of text and ``{{ name }}`` only (``parts``)."""
+    texts: list[str] = []
+    missing: list[str] = []
+    size = 0
+    for is_name, text in parts:
+        if is_name:
+            if text not in variables:
+                missing.append(text)
+                continue
+            text = _to_text(variables[text])
+        size += len(text)
+        if size > MAX_OUTPUT_CHARS:
+            raise _too_long()
+        texts.append(text)
+    if missing:
+        raise MissingVariablesError(list(dict.fromkeys(missing)))
+    return "".join(texts)
+
+
+def _too_long() -> RenderLimitError:
+    return RenderLimitError(f"the rendered text would be longer than {MAX_OUTPUT_CHARS:,} "
+                            "characters with these variables")
+
+
 def _joined(chunks: Iterator[str]) -> str:
     parts: list[str] = []
     size = 0
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_OUTPUT_CHARS:
-            raise RenderLimitError(f"the rendered text would be longer than "
-                                   f"{MAX_OUTPUT_CHARS:,} characters with these variables")
+            raise _too_long()
         parts.append(chunk)
     return "".join(parts)
 

@@ -324,13 +324,33 @@ def _rewrite(tree: nodes.Template) -> None:
 class _Compiled(NamedTuple):
     template: jinja2.Template
     variables: tuple[str, ...]
+    #: A template of text and ``{{ name }}`` only, as ``(is_name, text or name)``
+    #: pairs: rendered by joining them, without Jinja (whose render context cost more
+    #: than the rest of an execution's rendering). ``None`` for any other template.
+    parts: tuple[tuple[bool, str], ...] | None
+
+
+def _plain_parts(tree: nodes.Template) -> tuple[tuple[bool, str], ...] | None:
+    parts: list[tuple[bool, str]] = []
+    for node in tree.body:
+        if not isinstance(node, nodes.Output):
+            return None
+        for child in node.nodes:
+            if isinstance(child, nodes.TemplateData):
+                parts.append((False, child.data))
+            elif isinstance(child, nodes.Name):
+                parts.append((True, child.name))
+            else:
+                return None
+    return tuple(parts)
 
 
 @functools.lru_cache(maxsize=1024)
 def _compile(source: str) -> _Compiled:
     try:
         tree, variables = _check(source)
+        parts = _plain_parts(tree)
         _rewrite(tree)
-        return _Compiled(_ENV.from_string(tree), variables)
+        return _Compiled(_ENV.from_string(tree), variables, parts)
     except (RecursionError, SyntaxError):
         raise TemplateSyntaxError("template syntax error: template is nested too deeply") from None

@@ -56,7 +56,8 @@ def _permissions(dependant: Dependant) -> set[str]:
 
 
 def _needs_principal(dependant: Dependant) -> bool:
-    return any(d.call is get_principal or _needs_principal(d) for d in dependant.dependencies)
+    return any(d.call is get_principal or getattr(d.call, "__code__", None) is _REQUIRE_CODE
+               or _needs_principal(d) for d in dependant.dependencies)
 
 
 @dataclass(frozen=True)

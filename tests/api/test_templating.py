@@ -6,7 +6,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
+from hypothesis import strategies as st
 
 from scope_api import templating
 from scope_api.templating import (
@@ -14,11 +16,13 @@ from scope_api.templating import (
     TemplateError,
     TemplateSyntaxError,
     TemplateValueError,
+    _rendered_by_jinja,
     content_variables,
     render,
     render_content,
     validate,
 )
+from scope_api.templating.validation import _compile
 
 VECTORS_PATH = Path(__file__).resolve().parents[1] / "vectors" / "templates.json"
 VECTORS: dict[str, Any] = json.loads(VECTORS_PATH.read_text(encoding="utf-8"))
@@ -388,3 +392,54 @@ def test_a_render_may_print_4_million_characters_and_no_more() -> None:
 def test_pathological_templates_fail_cleanly(template: str) -> None:
     with pytest.raises(TemplateSyntaxError):
         validate(template)
+
+
+# ------------------------------------------------------------- text-and-names fast path
+
+_NAMES = st.sampled_from(["a", "b", "name", "loop", "self", "_x1"])
+_TEXT = st.text(st.characters(codec="utf-8", exclude_characters="{}%#"), max_size=12)
+_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+    | st.floats(allow_nan=False, allow_infinity=False),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner,
+                                                                 max_size=3),
+    max_leaves=6)
+
+
+@st.composite
+def _plain_templates(draw: st.DrawFn) -> str:
+    pieces = draw(st.lists(st.one_of(_TEXT, _NAMES.map(lambda n: f"{{{{ {n} }}}}"),
+                                     _NAMES.map(lambda n: f"{{{{{n}}}}}")), max_size=8))
+    return "".join(pieces)
+
+
+def _outcome(function: Any, *args: Any) -> tuple[str, Any]:
+    try:
+        return "ok", function(*args)
+    except TemplateError as exc:
+        return type(exc).__name__, (str(exc), getattr(exc, "names", None))
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(_plain_templates(), st.dictionaries(_NAMES, _VALUES, max_size=6))
+def test_text_and_names_render_as_jinja_renders_them(source: str,
+                                                     variables: dict[str, Any]) -> None:
+    """Templates of text and ``{{ name }}`` only skip Jinja: same text, same errors."""
+    compiled = _compile(source)
+    assert compiled.parts is not None, source
+    assert _outcome(render, source, variables) == _outcome(
+        _rendered_by_jinja, compiled.template, variables)
+
+
+def test_only_text_and_names_skip_jinja() -> None:
+    assert _compile("Hi {{ name }}!\r\nBye").parts == (
+        (False, "Hi "), (True, "name"), (False, "!\nBye"))
+    for source in ('{{ name | default("x") }}', "{% if a %}x{% endif %}",
+                   "{% for x in xs %}{{ x }}{% endfor %}"):
+        assert _compile(source).parts is None, source
+
+
+def test_the_output_limit_holds_on_the_fast_path() -> None:
+    with pytest.raises(templating.RenderLimitError):
+        render("{{ a }}{{ a }}", {"a": "x" * 2_000_001})
+    assert len(render("{{ a }}{{ a }}", {"a": "x" * 2_000_000})) == 4_000_000

@@ -21,9 +21,9 @@ REPO = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
 
 
-def run_script(name: str, *args: str) -> str:
+def run_script(name: str, *args: str, timeout_s: float = 200) -> str:
     done = subprocess.run([sys.executable, f"tests/benchmarks/{name}", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=200)
+                          capture_output=True, text=True, timeout=timeout_s)
     assert done.returncode in (0, 1), f"{name} failed:\n{done.stdout}\n{done.stderr}"
     assert "Traceback" not in done.stderr, done.stderr
     return done.stdout
@@ -84,3 +84,17 @@ def test_the_record_write_benchmark_times_both_ways_of_writing() -> None:
                               re.MULTILINE))
     assert sorted(medians) == ["kept", "pooled"], out
     assert all(float(cpu) > 0 for cpu in medians.values())
+
+
+def test_the_instruction_benchmark_counts_executions_under_callgrind() -> None:
+    # Python under valgrind starts ~50 times slower: a minute or two of imports.
+    out = run_script("bench_engine_instructions.py", "--requests", "3", "--warmup", "1",
+                     "--runs", "1", timeout_s=900)
+
+    counted = re.findall(r"^  run 1  .+: ([\d,]+)$", out, re.MULTILINE)
+    assert len(counted) == 1, out
+    per_request = int(counted[0].replace(",", ""))
+    # An execution is millions of instructions (routing, auth, rendering, the provider
+    # call over HTTP, the record's commit): a count near zero means nothing was counted.
+    assert 500_000 < per_request < 100_000_000, out
+    assert re.search(r"^\S+\s+[\d,]+\s+[\d,]+\s+[\d,]+\s+\+0\.0%$", out, re.MULTILINE), out

@@ -38,7 +38,8 @@ async def provider() -> AsyncIterator[tuple[str, list[dict[str, Any]]]]:
     seen: list[dict[str, Any]] = []
 
     async def completions(request: Request) -> JSONResponse:
-        seen.append({"headers": list(request.headers.items()), "body": await request.json()})
+        seen.append({"headers": list(request.headers.items()), "body": await request.json(),
+                     "length": len(await request.body())})
         response = JSONResponse(ANSWER)
         response.set_cookie("session", "tenant-a-secret")
         return response
@@ -107,6 +108,9 @@ async def test_option_headers_replace_the_adapters_whatever_their_case(
     assert headers["user-agent"].startswith("scope/")
     assert headers["accept-encoding"] == "gzip, deflate"  # what httpx decodes
     assert seen[0]["body"]["messages"] == [{"role": "user", "content": "hello"}]
+    # The body goes as a stream: the adapter sets its length and the host.
+    assert int(headers["content-length"]) == seen[0]["length"]
+    assert headers["host"] == url.split("/")[2]
 
 
 async def test_the_client_keeps_no_cookie_and_takes_none(
