@@ -24,6 +24,15 @@ def _misbehaving_provider() -> Starlette:
 
     async def complete(request: Request) -> Response:
         model = (await request.json())["model"]
+        if model == "cut-error":  # a message cut in the middle of an emoji
+            return Response(b'{"error": {"message": "quota exceeded \\ud83d"}}', status_code=400,
+                            media_type="application/json")
+        if model == "cut-output":
+            return Response(
+                b'{"id": "c", "object": "chat.completion", "model": "cut-output", "choices": '
+                b'[{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", '
+                b'"content": "Hi \\ud83d\\ude00 and \\ude00 \\ud83d"}}]}',
+                media_type="application/json")
         if model == "nul":
             return JSONResponse({
                 "id": "chatcmpl-2", "object": "chat.completion", "created": 1,
@@ -131,3 +140,23 @@ async def test_a_run_cell_whose_output_holds_nul_succeeds(lab: Lab, odd: str) ->
     execution = await client.get(f"{V1}/executions/{results[0]['execution_id']}",
                                  headers=headers)
     assert NUL_WARNING in execution.json()["warnings"]
+
+
+async def test_a_provider_error_cut_mid_character_is_recorded_and_readable(
+        lab: Lab, odd: str) -> None:
+    """A lone UTF-16 surrogate (half an emoji) in the provider's error message or output:
+    the execution is answered and stored with U+FFFD in its place (it was a 500)."""
+    prompt = await lab.prompt("Hi")
+    failed = await lab.execute(prompt=prompt, provider=odd, model="cut-error")
+    assert failed.status_code == 502, failed.text
+    assert failed.json()["error"]["message"].endswith("quota exceeded \ufffd")
+    answered = await lab.execute(prompt=prompt, provider=odd, model="cut-output")
+    assert answered.status_code == 201, answered.text
+    # A whole emoji (a pair of escapes) stays; each half alone becomes U+FFFD.
+    assert answered.json()["output"] == "Hi \U0001f600 and \ufffd \ufffd"
+    listed = await lab.client.get(f"{V1}/executions", headers=lab.headers)
+    assert listed.status_code == 200, listed.text
+    assert [e["model"] for e in listed.json()["data"]] == ["cut-output", "cut-error"]
+    failed_id = failed.json()["error"]["details"]["execution_id"]
+    one = await lab.client.get(f"{V1}/executions/{failed_id}", headers=lab.headers)
+    assert one.json()["error"]["message"] == failed.json()["error"]["message"]

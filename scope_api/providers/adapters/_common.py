@@ -38,6 +38,7 @@ import contextlib
 import functools
 import json
 import math
+import re
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any, ClassVar, NoReturn
@@ -60,6 +61,31 @@ DEFAULT_TIMEOUT_S = 60.0
 USER_AGENT = f"scope/{__version__}"
 RETRYABLE_STATUSES = frozenset({429, 500, 502, 503, 504, 529})
 _MAX_MESSAGE_CHARS = 300
+
+
+# A JSON escape of a UTF-16 surrogate (``\ud83d``): half of a character unless its pair
+# follows. A lone one is what a server that cut a string in the middle of an emoji sends.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def loads(raw: bytes) -> Any:
+    """A provider's JSON body, with every lone UTF-16 surrogate replaced by U+FFFD, as an
+    invalid byte is when text is decoded: Python's parser keeps them, and a string
+    holding one can be neither stored, nor answered, nor sent as a span."""
+    data = json.loads(raw)
+    return _whole_characters(data) if _SURROGATE_ESCAPE.search(raw) else data
+
+
+def _whole_characters(value: Any) -> Any:
+    if isinstance(value, str):
+        return _LONE_SURROGATE.sub("\ufffd", value)
+    if isinstance(value, list):
+        return [_whole_characters(item) for item in value]
+    if isinstance(value, dict):
+        return {_whole_characters(key): _whole_characters(item)
+                for key, item in value.items()}
+    return value
 
 
 class Unreadable(Exception):
@@ -265,7 +291,7 @@ class HttpAdapter:
         if not 200 <= response.status_code < 300:
             self._raise_for_status(response, raw, config)
         try:
-            return json.loads(raw)
+            return loads(raw)
         except (ValueError, RecursionError):
             self._unreadable()
 
@@ -296,7 +322,7 @@ class HttpAdapter:
         hinted_delay: float | None = None
         with contextlib.suppress(ValueError, RecursionError, KeyError, IndexError, TypeError,
                                  AttributeError):
-            message, hinted_delay = self.error_details(json.loads(raw))
+            message, hinted_delay = self.error_details(loads(raw))
         if not isinstance(message, str) or not message.strip():
             message = raw.decode("utf-8", "replace").strip() or response.reason_phrase
         retry_after = parse_retry_after(response.headers)
