@@ -158,9 +158,9 @@ def _url(url: str) -> httpx.URL:
 
 
 @functools.lru_cache(maxsize=1024)
-def _host(url: httpx.URL) -> str:
+def _host(url: str) -> str:
     # The Host header as httpx would set it (the default port left out).
-    return url.netloc.decode("ascii")
+    return _url(url).netloc.decode("ascii")
 
 
 # The options are checked before any call (``providers.options``, when saved and
@@ -261,11 +261,10 @@ class HttpAdapter:
             # every header for its encoding first, which doubled the request's cost.
             content = json.dumps(body, ensure_ascii=False, separators=(",", ":"),
                                  allow_nan=False).encode()
-            parsed = _url(url)
-            headers.setdefault("host", _host(parsed))
+            headers.setdefault("host", _host(url))
             headers["content-length"] = str(len(content))
             http_request = httpx.Request(
-                "POST", parsed, headers=headers, stream=httpx.ByteStream(content),
+                "POST", _url(url), headers=headers, stream=httpx.ByteStream(content),
                 extensions={"timeout": httpx.Timeout(seconds).as_dict()})
         except httpx.InvalidURL:
             raise ProviderError(f"{name}: the provider's base_url is not a valid URL") from None
