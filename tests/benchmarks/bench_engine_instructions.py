@@ -3,10 +3,10 @@ unit the machine's speed does not change.
 
 Not a test: it prints figures. Run it from the repository root (it needs valgrind)::
 
-    .venv/bin/python tests/benchmarks/bench_engine_instructions.py            # ~5 minutes
+    .venv/bin/python tests/benchmarks/bench_engine_instructions.py            # ~4 minutes
     .venv/bin/python tests/benchmarks/bench_engine_instructions.py --scope-src ../old --runs 3
 
-This machine's speed drifts by half within minutes and by three between sessions, so
+This machine's speed drifts by half within minutes and threefold between sessions, so
 timings taken at different moments cannot be compared. Instructions can: callgrind
 counts what the interpreter executes, whatever the machine is doing meanwhile.
 
