@@ -26,7 +26,8 @@ figures of two versions, not against another server's.
 sources taking turns within each of ``--runs`` runs; the table gives every run and
 each source's median. ``PYTHONHASHSEED`` is fixed: the hash seed alone moved the count
 by 3% between runs of the same code. What still varies between runs (the event loop's
-polling, collections) is the spread shown.
+polling, collections) is the spread shown, about 1%; between invocations the same code
+has moved by 3.5%, so compare sources measured in one invocation.
 """
 
 from __future__ import annotations
