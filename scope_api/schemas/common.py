@@ -45,6 +45,13 @@ def storable(value: _T) -> _T:
     carry back: NaN and infinities, a lone UTF-16 surrogate (``"\\ud83d"``, half an
     emoji, as a client that cut a string may send) and any depth of nesting. Stored,
     they made the response (and every later read of the row) a 500."""
+    storable_json(value)
+    return value
+
+
+def storable_json(value: object) -> bytes:
+    """``value`` encoded as JSON, if it is :func:`storable`; else ``ValueError`` saying
+    why. For callers that need the encoding too (a golden item's size)."""
     try:
         encoded = to_json(value, inf_nan_mode="constants")
     except RecursionError:
@@ -63,7 +70,7 @@ def storable(value: _T) -> _T:
             json.dumps(value, allow_nan=False)
         except ValueError:
             raise ValueError("must not hold NaN or Infinity") from None
-    return value
+    return encoded
 
 
 Storable = BeforeValidator(storable)

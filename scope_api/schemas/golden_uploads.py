@@ -37,12 +37,11 @@ from typing import Any
 
 import pydantic
 from pydantic import TypeAdapter
-from pydantic_core import PydanticSerializationError, to_json
 
 from scope_api import nul
 from scope_api.config import Settings
 from scope_api.errors import BadRequest, UnsupportedMediaType, ValidationFailed
-from scope_api.schemas.common import storable
+from scope_api.schemas.common import storable_json
 from scope_api.schemas.golden_sets import VARIABLE_NAME_PATTERN, GoldenItemIn
 
 JSON = "application/json"
@@ -256,14 +255,10 @@ def _validate(decoded: _Decoded, limits: UploadLimits) -> list[GoldenItemIn]:
             errors.append({"loc": [*where, *rest], "msg": err["msg"]})
     for item, loc in zip(items, decoded.locs, strict=False):
         try:
-            encoded = to_json([item.variables, item.expected, item.metadata])
-        except PydanticSerializationError:
-            try:
-                storable([item.variables, item.expected, item.metadata])
-            except ValueError as exc:  # says why: a lone surrogate, too deep
-                errors.append({"loc": loc, "msg": f"the item {exc}"})
-                continue
-            raise
+            encoded = storable_json([item.variables, item.expected, item.metadata])
+        except ValueError as exc:  # says why: a lone surrogate, too deep
+            errors.append({"loc": loc, "msg": f"the item {exc}"})
+            continue
         if nul.in_json(encoded):
             fields = {"variables": item.variables, "expected": item.expected,
                       "metadata": item.metadata}
