@@ -162,3 +162,16 @@ def test_a_writers_failed_write_leaves_nothing_behind(database: Database,
     writer.insert_many([(EXECUTIONS, [later[0]]), (SPANS, [later[1]])])
     assert ids(database) == sorted([good[0]["id"], later[0]["id"]])
     writer.close()
+
+
+def test_json_columns_read_back_what_was_written_even_half_a_character(
+        database: Database, tenant_id: str) -> None:
+    """JSON columns are encoded by pydantic-core (``db.json_text``); what it refuses, a
+    lone UTF-16 surrogate, goes through ``json.dumps`` instead of failing the insert."""
+    error = {"code": "provider_error", "message": "cut \ud83d here, é ✓ \"quoted\""}
+    row, span = pair(tenant_id, status="failed", output=None, cost_usd=None, error=error)
+    database.insert_many([(EXECUTIONS, [row]), (SPANS, [span])])
+    with database.engine.connect() as connection:
+        found = connection.execute(select(EXECUTIONS.c.error, EXECUTIONS.c.rendered)
+                                   .where(EXECUTIONS.c.id == row["id"])).one()
+    assert (found.error, found.rendered) == (error, row["rendered"])
