@@ -29,7 +29,11 @@ PostgreSQL's dropped at the end), the script:
 
 Each configuration runs with and without ``gc.freeze()`` after start-up (Scope's own
 ``SCOPE_GC_FREEZE``, on by default, set to ``true`` or ``false``), and full
-(generation 2) collections in the server are counted and timed. Then the same load and
+(generation 2) collections in the server are counted and timed. The server's CPU time
+per request answered is reported too, split by thread (the event loop, the execution
+recorder, the span exporter, the checkpointer; Linux's ``/proc``), with the collector's
+pauses per request: unlike latency, these do not depend on how close to saturation the
+run was. Then the same load and
 timing for the baseline, ``bare_gateway.py`` (a FastAPI gateway with no database, on
 aiohttp and on httpx; backends ``bare-aiohttp`` and ``bare``), which the target is not
 applied to. See ``tests/benchmarks/README.md``.
@@ -51,6 +55,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import asdict, dataclass, field
@@ -114,6 +119,7 @@ class Timed:
         self.records: list[tuple[bytes, float, float]] = []
         self.gc_pauses: list[tuple[int, float]] = []
         self._gc_started = 0.0
+        self._cpu_mark = cpu_by_thread()
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
@@ -153,7 +159,10 @@ class Timed:
     async def _dump(self, send: Send) -> None:
         records, self.records = self.records, []
         pauses, self.gc_pauses = self.gc_pauses, []
-        out: dict[str, Any] = {"pid": os.getpid(), "timings": {},
+        mark, self._cpu_mark = self._cpu_mark, cpu_by_thread()
+        cpu = {group: seconds - mark.get(group, 0.0)
+               for group, seconds in self._cpu_mark.items()}
+        out: dict[str, Any] = {"pid": os.getpid(), "timings": {}, "cpu_s": cpu,
                                "gc": [[g, round(s * 1000, 3)] for g, s in pauses]}
         for raw, start, end in records:
             if self.from_body:
@@ -166,6 +175,28 @@ class Timed:
                     "headers": [(b"content-type", b"application/json"),
                                 (b"content-length", str(len(body)).encode())]})
         await send({"type": "http.response.body", "body": body})
+
+
+#: Scope's threads by name prefix, grouped for the CPU figures; the rest is "other".
+THREAD_GROUPS = (("MainThread", "loop"), ("scope-recorder", "recorder"),
+                 ("OtelBatch", "export"), ("scope-checkpoints", "checkpoints"))
+CPU_GROUPS = ("loop", "recorder", "export", "checkpoints", "other")
+
+
+def cpu_by_thread() -> dict[str, float]:
+    """CPU seconds this process has used, by thread group (Linux: ``/proc``); "all"
+    is the process's total, which also counts threads that have ended."""
+    tick = os.sysconf("SC_CLK_TCK")
+    groups = dict.fromkeys(CPU_GROUPS, 0.0)
+    for thread in threading.enumerate():
+        group = next((g for prefix, g in THREAD_GROUPS if thread.name.startswith(prefix)),
+                     "other")
+        with contextlib.suppress(OSError):  # a thread that has just ended
+            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            utime, stime = fields.rsplit(")", 1)[1].split()[11:13]
+            groups[group] += (int(utime) + int(stime)) / tick
+    groups["all"] = time.process_time()
+    return groups
 
 
 def timed_scope() -> Timed:
@@ -337,7 +368,7 @@ def timings(base_url: str, workers: int = 1) -> dict[str, Any]:
     on new connections until each worker has answered (the kernel picks the worker)."""
     import httpx
 
-    merged: dict[str, Any] = {"timings": {}, "gc": []}
+    merged: dict[str, Any] = {"timings": {}, "gc": [], "cpu_s": {}}
     seen: set[int] = set()
     for _ in range(200):
         part = httpx.get(f"{base_url}{TIMINGS_PATH}", timeout=30,
@@ -345,6 +376,8 @@ def timings(base_url: str, workers: int = 1) -> dict[str, Any]:
         seen.add(part["pid"])  # a worker asked again answers what it recorded since
         merged["timings"].update(part["timings"])
         merged["gc"] += part["gc"]
+        for group, seconds in part["cpu_s"].items():
+            merged["cpu_s"][group] = merged["cpu_s"].get(group, 0.0) + seconds
         if len(seen) == workers:
             return merged
     raise RuntimeError(f"heard from {len(seen)} of {workers} workers")
@@ -375,6 +408,9 @@ class Measurement:
     full_gcs: int
     full_gc_max_ms: float
     gc_pauses_over_1ms: int
+    cpu_us_per_request: float  # the server's CPU (every thread) over the requests answered
+    gc_us_per_request: float  # the collector's pauses (every generation), likewise
+    cpu_us_by_thread: dict[str, float] = field(default_factory=dict)  # CPU_GROUPS
     target_met: bool | None = None
     notes: list[str] = field(default_factory=list)
     round: int = 1
@@ -410,6 +446,10 @@ def analyse(backend: str, freeze: bool, rate: int, sent: list[Sent], late_s: flo
     starts = [s.start for s in sent]
     span = max(starts) - min(starts) if len(starts) > 1 else seconds
     full = [ms for generation, ms in scope_t["gc"] if generation == 2]
+
+    def per_request(total: float) -> float:
+        return total / len(ok) if ok else float("nan")
+
     result = Measurement(
         backend=backend, gc_freeze=freeze, rate=rate, requests=len(sent),
         errors=len(sent) - len(ok), achieved_rate=(len(sent) - 1) / span if span else 0,
@@ -423,7 +463,11 @@ def analyse(backend: str, freeze: bool, rate: int, sent: list[Sent], late_s: flo
         client_p50_ms=pct(client_ms, 0.50), client_p99_ms=pct(client_ms, 0.99),
         send_late_max_ms=late_s * 1000, full_gcs=len(full),
         full_gc_max_ms=max(full, default=0.0),
-        gc_pauses_over_1ms=sum(1 for _, ms in scope_t["gc"] if ms > 1.0))
+        gc_pauses_over_1ms=sum(1 for _, ms in scope_t["gc"] if ms > 1.0),
+        cpu_us_per_request=per_request(scope_t["cpu_s"]["all"] * 1e6),
+        gc_us_per_request=per_request(sum(ms for _, ms in scope_t["gc"]) * 1000),
+        cpu_us_by_thread={group: per_request(scope_t["cpu_s"][group] * 1e6)
+                          for group in CPU_GROUPS})
     if late_s > LATE_NOTE_S:
         result.notes.append(f"the load generator sent up to {late_s * 1000:.0f} ms late: "
                             "a burst of requests")
@@ -440,7 +484,8 @@ def table(results: list[Measurement]) -> str:
     header = (f"{'backend':<13} {'round':>5} {'gc.freeze':>9} {'req/s':>6} {'done/s':>6} "
               f"{'overhead p50':>12} "
               f"{'p99':>6} {'max':>6} {'excl. call p50':>14} {'p99':>6} {'server p50':>10} "
-              f"{'p99':>6} {'provider p50':>12} {'full GCs':>8} {'max':>6}  target")
+              f"{'p99':>6} {'provider p50':>12} {'full GCs':>8} {'max':>6} "
+              f"{'CPU µs/req':>10} {'loop':>5} {'rec.':>5} {'GC':>4}  target")
     lines = [header, "-" * len(header)]
     for r in results:
         verdict = "-" if r.target_met is None else ("yes" if r.target_met else "NO")
@@ -453,7 +498,9 @@ def table(results: list[Measurement]) -> str:
             f"{r.overhead_p50_ms:>12.2f} {r.overhead_p99_ms:>6.2f} {r.overhead_max_ms:>6.1f} "
             f"{r.outside_latency_ms_p50:>14.2f} {r.outside_latency_ms_p99:>6.2f} "
             f"{r.server_p50_ms:>10.2f} {r.server_p99_ms:>6.2f} {r.provider_p50_ms:>12.2f} "
-            f"{r.full_gcs:>8} {r.full_gc_max_ms:>6.1f}  {verdict}")
+            f"{r.full_gcs:>8} {r.full_gc_max_ms:>6.1f} "
+            f"{r.cpu_us_per_request:>10.0f} {r.cpu_us_by_thread['loop']:>5.0f} "
+            f"{r.cpu_us_by_thread['recorder']:>5.0f} {r.gc_us_per_request:>4.0f}  {verdict}")
     return "\n".join(lines)
 
 
@@ -483,7 +530,8 @@ def verdicts(results: list[Measurement]) -> dict[Config, bool | None]:
 
 def summary(results: list[Measurement]) -> str:
     header = (f"{'backend':<13} {'gc.freeze':>9} {'req/s':>6} {'rounds':>6} "
-              f"{'overhead p50':>12} {'p99':>6} {'p99 range':>15}  target")
+              f"{'overhead p50':>12} {'p99':>6} {'p99 range':>15} "
+              f"{'CPU µs/req':>10} {'loop':>5} {'rec.':>5} {'GC':>4}  target")
     lines = [header, "-" * len(header)]
     met = verdicts(results)
     for config, rounds in by_config(results).items():
@@ -493,7 +541,11 @@ def summary(results: list[Measurement]) -> str:
         lines.append(
             f"{backend:<13} {'yes' if freeze else 'no':>9} {rate:>6} {len(rounds):>6} "
             f"{statistics.median(r.overhead_p50_ms for r in rounds):>12.2f} "
-            f"{statistics.median(p99s):>6.2f} {min(p99s):>7.2f}-{max(p99s):<7.2f}  {verdict}")
+            f"{statistics.median(p99s):>6.2f} {min(p99s):>7.2f}-{max(p99s):<7.2f} "
+            f"{statistics.median(r.cpu_us_per_request for r in rounds):>10.0f} "
+            f"{statistics.median(r.cpu_us_by_thread['loop'] for r in rounds):>5.0f} "
+            f"{statistics.median(r.cpu_us_by_thread['recorder'] for r in rounds):>5.0f} "
+            f"{statistics.median(r.gc_us_per_request for r in rounds):>4.0f}  {verdict}")
     return "\n".join(lines)
 
 
@@ -704,7 +756,11 @@ def main(argv: list[str] | None = None) -> int:
               + summary(results))
     print("\noverhead = Scope's time for the request minus the simulator's (ASGI boundaries, "
           "same clock); 'excl. call' = Scope's time minus the record's latency_ms (which "
-          "covers the adapter call, retries included). Target: overhead p99 < "
+          "covers the adapter call, retries included). 'CPU µs/req' = the server's CPU "
+          "time (every thread) per request answered; of it, 'loop' is the event loop's "
+          "thread and 'rec.' the execution recorder's (the --json output has every "
+          "thread group); 'GC' = the garbage collector's pauses per request. Target: "
+          "overhead p99 < "
           + ", ".join(f"{ms:g} ms at {r}/s" for r, ms in TARGET_P99_MS.items()))
     spans_lost = spans is not None and spans[0] != executions[0]
     if spans is not None:

@@ -9,6 +9,7 @@ Scope exported reached the OTLP receiver.
 
 from __future__ import annotations
 
+import json
 import re
 import subprocess
 import sys
@@ -29,9 +30,10 @@ def run_script(name: str, *args: str, timeout_s: float = 200) -> str:
     return done.stdout
 
 
-def test_the_engine_benchmark_measures_scope_and_the_bare_gateway() -> None:
+def test_the_engine_benchmark_measures_scope_and_the_bare_gateway(tmp_path: Path) -> None:
     out = run_script("bench_engine_overhead.py", "--backends", "sqlite,bare-aiohttp",
-                     "--rates", "40", "--duration", "1", "--warmup", "0.5")
+                     "--rates", "40", "--duration", "1", "--warmup", "0.5",
+                     "--json", str(tmp_path / "results.json"))
 
     rows = re.findall(r"^(sqlite|bare-aiohttp)\s+1\s+(no|yes)\s+40\s+\d+\s+([\d.]+)\s+([\d.]+)",
                       out, re.MULTILINE)
@@ -43,6 +45,19 @@ def test_the_engine_benchmark_measures_scope_and_the_bare_gateway() -> None:
     assert spans, out
     assert spans[1] == spans[2]
     assert int(spans[2].replace(",", "")) >= 2 * 40 * 1.5  # both Scope servers' requests
+    # Each server's CPU per request, split by thread: the event loop always works for its
+    # requests, and the bare gateway has no recorder. (/proc counts in 10 ms ticks, so a
+    # one-second run's smaller shares may read zero, and the split need not add up to the
+    # total, which is precise.)
+    results = json.loads((tmp_path / "results.json").read_text())["results"]
+    assert len(results) == 3
+    for result in results:
+        by_thread = result["cpu_us_by_thread"]
+        assert sorted(by_thread) == ["checkpoints", "export", "loop", "other", "recorder"]
+        assert by_thread["loop"] > 0
+        assert result["cpu_us_per_request"] > 0
+        if result["backend"] == "bare-aiohttp":
+            assert by_thread["recorder"] == by_thread["checkpoints"] == 0
 
 
 def test_the_engine_benchmark_without_export_starts_no_receiver() -> None:
