@@ -77,9 +77,14 @@ def insert_many(connection: Connection, inserts: Sequence[tuple[Table, Rows]]) -
                 cursor.executemany(table_plan.sql, table_plan.parameters(rows))
             except dialect.loaded_dbapi.Error as exc:
                 # Parameters hidden: they are prompts and outputs.
+                # A lost connection is flagged as SQLAlchemy flags it
+                # (``connection_invalidated``), so a caller can tell it from a refusal.
+                lost = dialect.is_disconnect(exc, connection.connection.dbapi_connection,
+                                             cursor)
                 raise DBAPIError.instance(table_plan.sql, None, exc,
                                           dialect.loaded_dbapi.Error, hide_parameters=True,
-                                          dialect=dialect, ismulti=True) from exc
+                                          connection_invalidated=lost, dialect=dialect,
+                                          ismulti=True) from exc
     finally:
         cursor.close()
 

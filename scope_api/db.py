@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any
 
 from pydantic_core import PydanticSerializationError, to_json
-from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy import Connection, Engine, RootTransaction, Table, create_engine, event
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from scope_api import bulk_insert
@@ -128,26 +128,30 @@ class Database:
 
     def writer(self) -> Writer:
         """A :class:`Writer` for one thread's stream of short write transactions."""
-        return Writer(self._write_bind, keep=self.is_sqlite)
+        return Writer(self._write_bind, keep=True)
 
     def dispose(self) -> None:
         self.engine.dispose()
 
 
 class Writer:
-    """:meth:`Database.insert_many` for one thread at a time, on a connection it keeps
-    (SQLite).
+    """:meth:`Database.insert_many` for one thread at a time, on a connection it keeps.
 
     The execution recorder commits up to a few times per millisecond. Taking a
     connection from the pool for each commit (the checkout, SQLAlchemy's ``Connection``
     around it, the rollback that resets it on return) cost ~70 µs of the ~350 µs of CPU
-    a commit of one execution took on SQLite (``bench_record_write.py``), so on
-    SQLite the writer keeps one. On PostgreSQL it takes one from the pool each time:
-    the pool's pre-ping then replaces a connection the server has closed, which a kept
-    connection would only find out by failing a write.
+    a commit of one execution took on SQLite (``bench_record_write.py``); on
+    PostgreSQL, where the pool also pings each connection it hands out, 120 µs of CPU
+    and a round trip (~150 µs) of every execution's wait.
 
-    A failed write closes the kept connection (the next write takes a fresh one), so
-    nothing of a failed transaction can outlive it. :meth:`close` gives it back.
+    A kept connection is not pinged, so one that died meanwhile (a server restart, an
+    idle timeout, ``pg_terminate_backend``) shows up as a failed write. If it failed
+    before the commit was sent, the transaction died with the connection and nothing
+    was written, so the write is made again, once, on a fresh (pinged) connection. A
+    connection lost during the commit is not retried: whether that commit happened is
+    unknown, and the caller is told it failed. Any failed write closes the kept
+    connection, so nothing of a failed transaction can outlive it. :meth:`close` gives
+    it back.
     """
 
     def __init__(self, bind: Engine, *, keep: bool) -> None:
@@ -160,18 +164,41 @@ class Writer:
             with self._bind.begin() as connection:
                 bulk_insert.insert_many(connection, inserts)
             return
-        if self._connection is None:
-            self._connection = self._bind.connect()
         try:
-            with self._connection.begin():
-                bulk_insert.insert_many(self._connection, inserts)
-        except BaseException:
-            self.close()
+            try:
+                transaction = self._begin()
+                bulk_insert.insert_many(transaction.connection, inserts)
+            except Exception as exc:
+                if not self._lost(exc):
+                    raise
+                self.close(dead=True)
+                transaction = self._begin()
+                bulk_insert.insert_many(transaction.connection, inserts)
+            transaction.commit()
+        except BaseException as exc:
+            self.close(dead=self._lost(exc))
             raise
 
-    def close(self) -> None:
+    def _begin(self) -> RootTransaction:
+        if self._connection is None:
+            self._connection = self._bind.connect()
+        return self._connection.begin()
+
+    def _lost(self, exc: BaseException) -> bool:
+        """Whether ``exc`` says the connection is gone (rather than the write refused)."""
+        if isinstance(exc, DBAPIError):
+            return exc.connection_invalidated
+        # The driver's own error, from SQLite's BEGIN hook (``_prepare_sqlite``).
+        dialect = self._bind.dialect
+        return isinstance(exc, dialect.loaded_dbapi.Error) \
+            and dialect.is_disconnect(exc, None, None)
+
+    def close(self, *, dead: bool = False) -> None:
+        """Give the kept connection back (``dead``: discard it instead)."""
         connection, self._connection = self._connection, None
         if connection is not None:
+            if dead:
+                connection.invalidate()
             connection.close()
 
 

@@ -13,7 +13,8 @@ written again row by row, each failing row without its links (``record.save_rows
 
 The writes run on the recorder's own thread, not the request thread pool: a busy pool
 (slow list queries, say) must not hold back the commits every execution waits for.
-That thread writes through one ``db.Writer``, which on SQLite keeps its connection.
+That thread writes through one ``db.Writer``, which keeps its connection (and makes a write
+again on a new one if the kept one turns out to have died before the commit).
 """
 
 from __future__ import annotations

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import insert, select, text
 from sqlalchemy.exc import IntegrityError
 
-from scope_api.db import Database, build_engine
+from scope_api.db import Database, Writer, build_engine
 from scope_api.engine.record import EXECUTIONS, SPANS
 from scope_api.services import tenants
 
@@ -129,22 +129,59 @@ def ids(database: Database) -> list[str]:
         return sorted(connection.execute(select(EXECUTIONS.c.id)).scalars())
 
 
-def test_a_writer_commits_every_write_and_keeps_its_connection_on_sqlite_only(
+def test_a_writer_commits_every_write_on_the_connection_it_keeps(
         database: Database, tenant_id: str) -> None:
-    """The execution recorder's writer: on SQLite one connection serves every write
-    (no pool checkout per commit); on PostgreSQL each write takes a pre-pinged one."""
+    """The execution recorder's writer: one connection serves every write (no pool
+    checkout, and on PostgreSQL no ping, per commit), and each write is committed."""
     pool = database.engine.pool
     writer = database.writer()
     first, second = pair(tenant_id), pair(tenant_id)
     writer.insert_many([(EXECUTIONS, [first[0]]), (SPANS, [first[1]])])
     assert ids(database) == [first[0]["id"]]  # committed: another connection sees it
-    kept = 1 if database.is_sqlite else 0
-    assert pool.checkedout() == kept  # type: ignore[attr-defined]
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]
     writer.insert_many([(EXECUTIONS, [second[0]]), (SPANS, [second[1]])])
     assert ids(database) == sorted([first[0]["id"], second[0]["id"]])
-    assert pool.checkedout() == kept  # type: ignore[attr-defined]
+    assert pool.checkedout() == 1  # type: ignore[attr-defined]
     writer.close()
     assert pool.checkedout() == 0  # type: ignore[attr-defined]
+
+
+def lose_connections(database: Database, writer: Writer) -> None:
+    """Take the writer's kept connection away as a server would: on PostgreSQL every
+    other backend of the database is terminated (as a restart does); SQLite has no
+    server, so its driver connection is closed underneath SQLAlchemy."""
+    if database.is_sqlite:
+        kept = writer._connection  # only the writer holds it
+        assert kept is not None
+        kept.connection.dbapi_connection.close()  # type: ignore[union-attr]
+        return
+    with database.engine.connect() as connection:
+        ended = connection.execute(text(
+            "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()")).scalar()
+    assert (ended or 0) >= 1  # the writer's connection among them
+
+
+def test_a_writer_whose_connection_died_writes_again_on_a_new_one(
+        database: Database, tenant_id: str, caplog: pytest.LogCaptureFixture) -> None:
+    """A connection lost between two writes fails the next one before its commit, when
+    nothing can have been written: the writer makes the write again on a fresh
+    connection, so it is stored exactly once and its caller never sees the loss."""
+    writer = database.writer()
+    first, second = pair(tenant_id), pair(tenant_id)
+    writer.insert_many([(EXECUTIONS, [first[0]]), (SPANS, [first[1]])])
+    lose_connections(database, writer)
+
+    writer.insert_many([(EXECUTIONS, [second[0]]), (SPANS, [second[1]])])
+
+    assert ids(database) == sorted([first[0]["id"], second[0]["id"]])
+    with database.engine.connect() as connection:
+        spans = connection.execute(select(SPANS.c.execution_id)).scalars().all()
+    assert sorted(spans) == sorted([first[0]["id"], second[0]["id"]])
+    assert database.engine.pool.checkedout() == 1  # type: ignore[attr-defined]
+    writer.close()
+    assert database.engine.pool.checkedout() == 0  # type: ignore[attr-defined]
+    assert "Exception during reset" not in caplog.text  # the dead one was discarded
 
 
 def test_a_writers_failed_write_leaves_nothing_behind(database: Database,

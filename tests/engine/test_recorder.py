@@ -7,6 +7,7 @@ import threading
 
 import anyio.to_thread
 
+from tests.api.test_bulk_insert import lose_connections
 from tests.engine.conftest import Lab
 from tests.factories import V1
 
@@ -88,3 +89,25 @@ async def test_records_are_written_while_the_request_thread_pool_is_full(lab: La
         limiter.total_tokens = tokens
     listed = await lab.executions(prompt=prompt)
     assert answer.json()["id"] in {e["id"] for e in listed}
+
+
+async def test_executions_carry_on_when_the_recorders_connection_is_lost(lab: Lab) -> None:
+    """A database restart between two executions (on PostgreSQL, every connection to it
+    terminated) costs the next execution nothing: its record is written on a new
+    connection and the execution answers 201, recorded once."""
+    prompt = await lab.prompt("item {{ n }}")
+    provider = await lab.provider()
+    before = await lab.execute(prompt=prompt, provider=provider, model=MODEL,
+                               variables={"n": 1})
+    assert before.status_code == 201
+    context = lab.api.app.state.context
+    await anyio.to_thread.run_sync(
+        lose_connections, context.database, context.recorder._writer)  # its kept one
+
+    after = await lab.execute(prompt=prompt, provider=provider, model=MODEL,
+                              variables={"n": 2})
+
+    assert after.status_code == 201, after.text
+    listed = await lab.executions(prompt=prompt)
+    assert sorted(e["id"] for e in listed) == sorted([before.json()["id"],
+                                                      after.json()["id"]])
