@@ -1,28 +1,34 @@
-"""Benchmark of an execution record's write on SQLite: a pooled connection per commit
-against the execution recorder's kept one (``db.Writer``).
+"""Benchmark of an execution record's write: a pooled connection per commit against
+the execution recorder's kept one (``db.Writer``).
 
 Not a test: it prints figures. Run it from the repository root::
 
     .venv/bin/python tests/benchmarks/bench_record_write.py [--commits 3000] [--rounds 4]
+    .venv/bin/python tests/benchmarks/bench_record_write.py --backend postgresql
 
 Each commit writes what one ``POST /executions`` writes (its ``executions`` row and its
-``execution_spans`` row, or ``--batch`` of each) into a migrated SQLite database in WAL
-mode, as the server does: automatic checkpoints off, a ``PASSIVE`` checkpoint from
-another connection every 125 commits (the server's every 0.25 s at 500/s). The two
-ways take turns, each on a fresh database, for ``--rounds`` rounds; reported per
-commit: CPU time of the process and wall time, and their medians over the rounds. CPU
-time is the steadier figure on a machine whose speed drifts.
+``execution_spans`` row, or ``--batch`` of each) into a migrated database. On SQLite
+(the default), in WAL mode as the server has it: automatic checkpoints off, a
+``PASSIVE`` checkpoint from another connection every 125 commits (the server's every
+0.25 s at 500/s). On PostgreSQL (``--backend postgresql``), a fresh ``scope_bench_*``
+database on the local server (``SCOPE_BENCH_POSTGRES_URL``, as for the other
+benchmarks), dropped at the end; the pool pings each connection it hands out, as the
+server's does. The two ways take turns, each on a fresh database, for ``--rounds``
+rounds; reported per commit: CPU time of the process (the database server's is not
+counted) and wall time, and their medians over the rounds. CPU time is the steadier
+figure on a machine whose speed drifts.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +40,7 @@ from scope_api.db import Database, build_engine  # noqa: E402
 from scope_api.engine.record import EXECUTIONS, SPANS  # noqa: E402
 from scope_api.migrate import upgrade  # noqa: E402
 from scope_api.services import tenants  # noqa: E402
+from tests.benchmarks.bench_production_fetch import postgres_database  # noqa: E402
 
 CHECKPOINT_EVERY = 125
 Pair = tuple[dict[str, Any], dict[str, Any]]
@@ -68,10 +75,21 @@ def execution(tenant_id: str) -> Pair:
     return row, span
 
 
-def measure(work_dir: Path, way: str, commits: int, batch: int) -> tuple[float, float]:
-    """(CPU µs, wall µs) per commit of ``batch`` executions, on a fresh database."""
-    url = f"sqlite:///{work_dir / f'{way}-{uuid.uuid4().hex[:8]}.db'}"
-    upgrade(url)
+@contextlib.contextmanager
+def fresh_database(backend: str, work_dir: Path) -> Iterator[str]:
+    """The URL of a new, migrated database of ``backend``."""
+    if backend == "sqlite":
+        url = f"sqlite:///{work_dir / f'{uuid.uuid4().hex[:8]}.db'}"
+        upgrade(url)
+        yield url
+        return
+    with postgres_database() as url:
+        upgrade(url)
+        yield url
+
+
+def measure(url: str, way: str, commits: int, batch: int) -> tuple[float, float]:
+    """(CPU µs, wall µs) per commit of ``batch`` executions, on the database at ``url``."""
     database = Database(build_engine(url, background_checkpoints=True))
     try:
         with database.unit_of_work() as session:
@@ -83,7 +101,7 @@ def measure(work_dir: Path, way: str, commits: int, batch: int) -> tuple[float, 
         cpu, wall = time.process_time(), time.perf_counter()
         for n, pairs in enumerate(batches):
             insert([(EXECUTIONS, [row for row, _ in pairs]), (SPANS, [s for _, s in pairs])])
-            if n % CHECKPOINT_EVERY == 0:
+            if database.is_sqlite and n % CHECKPOINT_EVERY == 0:
                 with database.engine.connect() as connection:
                     connection.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
         cpu, wall = time.process_time() - cpu, time.perf_counter() - wall
@@ -98,14 +116,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--commits", type=int, default=3000)
     parser.add_argument("--batch", type=int, default=1, help="executions per commit")
     parser.add_argument("--rounds", type=int, default=4)
+    parser.add_argument("--backend", choices=("sqlite", "postgresql"), default="sqlite")
     args = parser.parse_args(argv)
-    print(f"execution record writes on SQLite: {args.commits} commits of {args.batch} "
+    name = "SQLite" if args.backend == "sqlite" else "PostgreSQL"
+    print(f"execution record writes on {name}: {args.commits} commits of {args.batch} "
           f"execution(s) each, {args.rounds} rounds, the two ways taking turns", flush=True)
     figures: dict[str, list[tuple[float, float]]] = {"pooled": [], "kept": []}
     with tempfile.TemporaryDirectory(prefix="scope-bench-write-") as tmp:
         for round_ in range(1, args.rounds + 1):
             for way, results in figures.items():
-                cpu, wall = measure(Path(tmp), way, args.commits, args.batch)
+                with fresh_database(args.backend, Path(tmp)) as url:
+                    cpu, wall = measure(url, way, args.commits, args.batch)
                 results.append((cpu, wall))
                 print(f"  round {round_} {way:<6}: {cpu:7.1f} µs CPU, {wall:7.1f} µs wall "
                       "per commit", flush=True)

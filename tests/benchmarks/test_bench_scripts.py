@@ -92,8 +92,12 @@ def test_the_span_benchmark_counts_every_span_it_exported() -> None:
     assert re.search(r"record_execution takes [\d.]+ µs on the request path", out)
 
 
-def test_the_record_write_benchmark_times_both_ways_of_writing() -> None:
-    out = run_script("bench_record_write.py", "--commits", "30", "--rounds", "1")
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_the_record_write_benchmark_times_both_ways_of_writing(backend: str) -> None:
+    out = run_script("bench_record_write.py", "--commits", "30", "--rounds", "1",
+                     "--backend", backend)
+
+    assert f"record writes on {'SQLite' if backend == 'sqlite' else 'PostgreSQL'}:" in out
 
     medians = dict(re.findall(r"^(pooled|kept)\s+median:\s+([\d.]+) µs CPU", out,
                               re.MULTILINE))
