@@ -119,7 +119,7 @@ class Timed:
         self.records: list[tuple[bytes, float, float]] = []
         self.gc_pauses: list[tuple[int, float]] = []
         self._gc_started = 0.0
-        self._cpu_mark = cpu_by_thread()
+        self._cpu_mark, self._process_mark = thread_cpu(), time.process_time()
         gc.callbacks.append(self._on_gc)
 
     def _on_gc(self, phase: str, info: dict[str, Any]) -> None:
@@ -159,9 +159,12 @@ class Timed:
     async def _dump(self, send: Send) -> None:
         records, self.records = self.records, []
         pauses, self.gc_pauses = self.gc_pauses, []
-        mark, self._cpu_mark = self._cpu_mark, cpu_by_thread()
-        cpu = {group: seconds - mark.get(group, 0.0)
-               for group, seconds in self._cpu_mark.items()}
+        mark, self._cpu_mark = self._cpu_mark, thread_cpu()
+        process, self._process_mark = self._process_mark, time.process_time()
+        cpu = dict.fromkeys(CPU_GROUPS, 0.0)
+        for tid, (group, seconds) in self._cpu_mark.items():
+            cpu[group] += seconds - mark.get(tid, (group, 0.0))[1]
+        cpu["all"] = self._process_mark - process
         out: dict[str, Any] = {"pid": os.getpid(), "timings": {}, "cpu_s": cpu,
                                "gc": [[g, round(s * 1000, 3)] for g, s in pauses]}
         for raw, start, end in records:
@@ -183,20 +186,21 @@ THREAD_GROUPS = (("MainThread", "loop"), ("scope-recorder", "recorder"),
 CPU_GROUPS = ("loop", "recorder", "export", "checkpoints", "other")
 
 
-def cpu_by_thread() -> dict[str, float]:
-    """CPU seconds this process has used, by thread group (Linux: ``/proc``); "all"
-    is the process's total, which also counts threads that have ended."""
+def thread_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds each live thread of this process has used, with its group (Linux:
+    ``/proc``). A thread that ends between two readings drops out of the split (the
+    process's total, ``time.process_time``, still counts it)."""
     tick = os.sysconf("SC_CLK_TCK")
-    groups = dict.fromkeys(CPU_GROUPS, 0.0)
+    used: dict[int, tuple[str, float]] = {}
     for thread in threading.enumerate():
         group = next((g for prefix, g in THREAD_GROUPS if thread.name.startswith(prefix)),
                      "other")
         with contextlib.suppress(OSError):  # a thread that has just ended
             fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
             utime, stime = fields.rsplit(")", 1)[1].split()[11:13]
-            groups[group] += (int(utime) + int(stime)) / tick
-    groups["all"] = time.process_time()
-    return groups
+            if thread.native_id is not None:
+                used[thread.native_id] = (group, (int(utime) + int(stime)) / tick)
+    return used
 
 
 def timed_scope() -> Timed:
