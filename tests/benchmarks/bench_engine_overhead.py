@@ -193,13 +193,15 @@ def thread_cpu() -> dict[int, tuple[str, float]]:
     tick = os.sysconf("SC_CLK_TCK")
     used: dict[int, tuple[str, float]] = {}
     for thread in threading.enumerate():
+        tid = thread.native_id
+        if tid is None:  # not started yet
+            continue
         group = next((g for prefix, g in THREAD_GROUPS if thread.name.startswith(prefix)),
                      "other")
         with contextlib.suppress(OSError):  # a thread that has just ended
-            fields = Path(f"/proc/self/task/{thread.native_id}/stat").read_text()
+            fields = Path(f"/proc/self/task/{tid}/stat").read_text()
             utime, stime = fields.rsplit(")", 1)[1].split()[11:13]
-            if thread.native_id is not None:
-                used[thread.native_id] = (group, (int(utime) + int(stime)) / tick)
+            used[tid] = (group, (int(utime) + int(stime)) / tick)
     return used
 
 
